@@ -1,0 +1,220 @@
+"""The domain's value types, shared by the parser, the statistics, the store and the services.
+
+Everything here is a frozen dataclass or an enum: no I/O, no framework imports, so that the
+pure modules (JUnit parsing, baselines, verdict policies) and every store backend agree on one
+vocabulary.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class TestStatus(enum.IntEnum):
+    """A test's outcome within one run; the integer is what the store persists.
+
+    ``FLAKED`` means the test failed and passed inside the same run (retries): it counts as a
+    pass for the verdict but is recorded so that flakiness stays visible.
+    """
+
+    __test__ = False  # not a pytest test class
+
+    PASSED = 0
+    FAILED = 1
+    ERROR = 2
+    SKIPPED = 3
+    FLAKED = 4
+
+    @property
+    def wire(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def from_wire(cls, value: str) -> TestStatus:
+        return cls[value.upper()]
+
+    @property
+    def counts_as_pass(self) -> bool:
+        return self in (TestStatus.PASSED, TestStatus.FLAKED)
+
+    @property
+    def counts_as_failure(self) -> bool:
+        return self in (TestStatus.FAILED, TestStatus.ERROR)
+
+
+class RunStatus(enum.StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ERROR = "error"
+    ABORTED = "aborted"
+
+    @property
+    def finished(self) -> bool:
+        return self is not RunStatus.PENDING
+
+    @property
+    def is_evidence(self) -> bool:
+        """Infrastructure outcomes (error, aborted) never count as test evidence."""
+        return self in (RunStatus.SUCCESS, RunStatus.FAILURE)
+
+
+def merge_status(first: TestStatus, second: TestStatus) -> TestStatus:
+    """Combine two outcomes of one test inside one run (retries, or the same case in two files).
+
+    A pass and a failure make a flake; a skip yields to any real outcome; two failures stay a
+    failure (``FAILED`` wins over ``ERROR`` because it is the more specific report).
+    """
+    if first == second:
+        return first
+    if TestStatus.SKIPPED in (first, second):
+        return second if first is TestStatus.SKIPPED else first
+    if TestStatus.FLAKED in (first, second):
+        return TestStatus.FLAKED
+    if first.counts_as_pass != second.counts_as_pass:
+        return TestStatus.FLAKED
+    return TestStatus.FAILED
+
+
+MESSAGE_LIMIT = 64 * 1024
+
+
+def truncate_message(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
+    """Keep head and tail of an over-long failure text: the cause is usually at one end."""
+    if text is None or len(text) <= limit:
+        return text
+    marker = f"\n... [{len(text) - limit} characters truncated] ...\n"
+    keep = max(0, limit - len(marker))
+    head = keep // 2
+    return text[:head] + marker + text[len(text) - (keep - head) :]
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    """One test's merged outcome in one run. Identity is ``(suite, name)``."""
+
+    __test__ = False
+
+    name: str
+    suite: str
+    status: TestStatus
+    duration_s: float | None = None
+    message: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunCounts:
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    errors: int = 0
+    skipped: int = 0
+    flaked: int = 0
+
+    @classmethod
+    def of(cls, results: Iterable[TestResult]) -> RunCounts:
+        tally = [0, 0, 0, 0, 0]
+        for result in results:
+            tally[result.status] += 1
+        return cls(
+            total=sum(tally),
+            passed=tally[TestStatus.PASSED],
+            failed=tally[TestStatus.FAILED],
+            errors=tally[TestStatus.ERROR],
+            skipped=tally[TestStatus.SKIPPED],
+            flaked=tally[TestStatus.FLAKED],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class JunitFile:
+    """A JUnit file attached to a run, identified by the sha256 of its (decompressed) bytes."""
+
+    name: str
+    sha256: str
+    tests: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    """What a client may set on a job. ``None`` fields keep the stored value on update."""
+
+    name: str
+    variant: Mapping[str, str] | None = None
+    policy: str | None = None
+    expected_runs: int | None = None
+    settings: Mapping[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    name: str
+    variant: Mapping[str, str] = field(default_factory=dict)
+    policy: str | None = None
+    expected_runs: int | None = None
+    settings: Mapping[str, object] = field(default_factory=dict)
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSpec:
+    """A run as a client puts it. Times are timezone-aware; the store keeps UTC microseconds."""
+
+    job: str
+    run_id: str
+    status: RunStatus
+    payload: str | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    url: str | None = None
+    variant: Mapping[str, str] = field(default_factory=dict)
+    metadata: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A stored run: its spec plus what the store derived."""
+
+    spec: RunSpec
+    counts: RunCounts
+    files: tuple[JunitFile, ...]
+    created_at: datetime
+    updated_at: datetime
+
+
+class WriteOutcome(enum.StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    id: str
+    expected: Mapping[str, int] = field(default_factory=dict)  # job name -> expected runs
+    deadline: datetime | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class Scope(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+    def allows(self, needed: Scope) -> bool:
+        order = (Scope.READ, Scope.WRITE, Scope.ADMIN)
+        return order.index(self) >= order.index(needed)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of a listing; ``next_cursor`` is opaque to callers and ``None`` at the end."""
+
+    items: tuple
+    next_cursor: str | None
+

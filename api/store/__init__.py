@@ -1,0 +1,69 @@
+"""Storage of jobs, runs, test results, payloads and tokens behind one narrow interface.
+
+``open_store(url)`` picks the backend from the URL scheme; see :mod:`api.store.base` for the
+contract every backend keeps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from api.store.base import (
+    AttachedFile,
+    AuditEntry,
+    BaselineVersion,
+    HistoryWindow,
+    InvalidCursor,
+    NotFound,
+    PayloadJobRuns,
+    RunFilter,
+    Store,
+    StoreError,
+    StoreUnavailable,
+)
+
+__all__ = [
+    "AttachedFile",
+    "AuditEntry",
+    "BaselineVersion",
+    "HistoryWindow",
+    "InvalidCursor",
+    "NotFound",
+    "PayloadJobRuns",
+    "RunFilter",
+    "Store",
+    "StoreError",
+    "StoreUnavailable",
+    "open_store",
+]
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """Open (not migrate) the store at ``url``; ``options`` go to the backend's constructor.
+
+    ``sqlite:///abs/path.db`` opens that file (``sqlite:///:memory:`` a private in-memory
+    database); the path is percent-decoded. Migrations are not run here, because opening
+    happens per request or thread and must stay cheap: call ``migrate()`` once at start-up.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        if parts.netloc or parts.query or parts.fragment:
+            raise ValueError(
+                f"sqlite URL must be sqlite:///absolute/path.db (no host or query): {url!r}"
+            )
+        path = unquote(parts.path)
+        if path == "/:memory:":
+            path = ":memory:"
+        elif not path.startswith("/") or path == "/":
+            raise ValueError(f"sqlite URL needs an absolute file path: {url!r}")
+        from api.store.sqlite import SqliteStore
+
+        return SqliteStore(path, **options)
+    if scheme == "bigquery":
+        raise ValueError(
+            "the bigquery store backend is not available yet in this installation;"
+            " use sqlite:///path/to/flakegate.db"
+        )
+    raise ValueError(f"unsupported store URL scheme {parts.scheme!r} in {url!r}")

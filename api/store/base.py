@@ -1,0 +1,267 @@
+"""The store interface: the one narrow, batched contract every backend implements.
+
+The contract (``tests/store/test_contract.py`` runs it against every backend):
+
+* **Atomic writes.** Each mutating method is one transaction: it either happens wholly or not
+  at all, and a crash mid-call leaves no partial run, file or job behind.
+* **Batched.** Test results travel in whole sequences (a run's tests, a file's tests); backends
+  write them with one statement batch, never one round trip per test.
+* **Idempotent.** Writing the same thing twice returns ``WriteOutcome.UNCHANGED`` the second
+  time and changes nothing (no duplicate rows, no new ``updated_at``).
+* **Identity.** A job is its ``name`` (any printable text). A run is ``(job, run_id)``. A test
+  within a run is ``(suite, name)``; a run holds each test at most once.
+* **Runs create jobs.** ``put_run`` on an unknown job creates the job with default settings.
+* **Tests of a run.** ``put_run(tests=None)`` keeps the stored tests; a sequence (even empty)
+  replaces all the run's tests *and* forgets its attached files, whose results it replaced.
+  ``attach_junit`` merges each file's tests into the run with :func:`api.domain.merge_status`
+  (so a test that failed in one file and passed in another is a flake), and a file whose
+  ``sha256`` is already attached to the run is skipped (reported as not added).
+* **Order and pages.** ``list_jobs`` orders by name; ``list_runs`` newest-created first.
+  ``limit`` is at least 1; ``cursor`` is the opaque ``next_cursor`` of the previous page, which
+  is ``None`` on the last page. A malformed cursor raises :class:`InvalidCursor`.
+* **Times** are timezone-aware datetimes in, UTC datetimes out (microsecond precision).
+* **Thread/process safety.** One store object per thread; many processes may share one
+  database, and concurrent writers never lose or duplicate a write. A backend that cannot get
+  its lock or connection in time raises :class:`StoreUnavailable` (the API answers 503).
+* **Evidence.** Only ``success`` and ``failure`` runs are test evidence: ``history_tallies``
+  and ``payload_tallies`` never count ``pending``, ``error`` or ``aborted`` runs. In a tally a
+  result counts once under ``passes`` (passed), ``failures`` (failed or error), ``flakes``
+  (flaked) or ``skips`` (skipped).
+* **Baselines** are versioned per job from 1 upwards; ``put_baseline`` assigns the next version
+  atomically and a stored version never changes. The audit log is append-only.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from api.domain import (
+    Job,
+    JobSpec,
+    JunitFile,
+    Page,
+    Payload,
+    Run,
+    RunSpec,
+    RunStatus,
+    Scope,
+    TestResult,
+    WriteOutcome,
+)
+from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+
+
+class StoreError(Exception):
+    """Base of the store's own errors; the API maps each to its HTTP status."""
+
+
+class NotFound(StoreError):
+    """The job, run or payload named does not exist."""
+
+
+class InvalidCursor(StoreError):
+    """The pagination cursor was not produced by this store."""
+
+
+class StoreUnavailable(StoreError):
+    """The backend did not answer in time (lock timeout, lost connection); retry later."""
+
+
+@dataclass(frozen=True, slots=True)
+class AttachedFile:
+    """One JUnit file to attach, with the tests parsed from it (already merged within the file)."""
+
+    file: JunitFile
+    tests: Sequence[TestResult]
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryWindow:
+    """Which runs of a job a baseline is computed from: the newest ``max_runs`` evidence runs
+    started (or, if never started, created) at or after ``since``, other payloads only."""
+
+    since: datetime | None = None
+    max_runs: int = 200
+    exclude_payload: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadJobRuns:
+    """How far one job's runs of a payload have got."""
+
+    job: str
+    total: int
+    finished: int  # not pending
+    counted: int  # success or failure: evidence
+    last_change: datetime  # the newest updated_at among them
+
+
+@dataclass(frozen=True, slots=True)
+class BaselineVersion:
+    job: str
+    version: int
+    created_at: datetime
+    runs: int  # evidence runs in the window
+    tests: int  # per-test records stored
+    window_days: int
+    max_runs: int
+    exclude_payload: str | None
+    latch: bool
+    prior: Prior
+    note: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    job: str
+    action: str
+    actor: str
+    reason: str
+    tests: tuple[TestKey, ...]
+    version: int | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RunFilter:
+    payload: str | None = None
+    status: RunStatus | None = None
+    since: datetime | None = None  # runs started (or, if not started, created) at or after
+
+
+class Store(abc.ABC):
+    """See the module docstring for the contract every method keeps."""
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def migrate(self) -> int:
+        """Create or upgrade the schema; idempotent. Returns the schema version now in force."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections. The object must not be used afterwards."""
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise if the backend cannot answer a trivial query (used by ``/healthz``)."""
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_job(self, spec: JobSpec) -> tuple[Job, WriteOutcome]:
+        """Create the job, or update the fields of ``spec`` that are not ``None``."""
+
+    @abc.abstractmethod
+    def get_job(self, name: str) -> Job | None: ...
+
+    @abc.abstractmethod
+    def list_jobs(self, *, limit: int, cursor: str | None = None) -> Page:
+        """A page of :class:`Job`, ordered by name."""
+
+    # -- runs --------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_run(
+        self, spec: RunSpec, tests: Sequence[TestResult] | None = None
+    ) -> tuple[Run, WriteOutcome]:
+        """Create or update a run (and its job), optionally replacing all its tests."""
+
+    @abc.abstractmethod
+    def attach_junit(
+        self, job: str, run_id: str, files: Sequence[AttachedFile]
+    ) -> tuple[Run, tuple[bool, ...]]:
+        """Attach files to an existing run; returns the run and, per file, whether it was new.
+
+        Raises :class:`NotFound` if the run does not exist. Files with a ``sha256`` already
+        attached to the run (or repeated within ``files``) are skipped.
+        """
+
+    @abc.abstractmethod
+    def get_run(self, job: str, run_id: str) -> Run | None: ...
+
+    @abc.abstractmethod
+    def list_runs(
+        self, job: str, *, where: RunFilter = RunFilter(), limit: int, cursor: str | None = None
+    ) -> Page:
+        """A page of :class:`Run` of one job, newest-created first."""
+
+    @abc.abstractmethod
+    def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
+        """The run's stored tests ordered by (suite, name); raises :class:`NotFound`."""
+
+    # -- payloads ----------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_payload(self, payload: Payload) -> tuple[Payload, WriteOutcome]:
+        """Create or replace the payload's expectations (``expected``, ``deadline``)."""
+
+    @abc.abstractmethod
+    def get_payload(self, payload_id: str) -> Payload | None: ...
+
+    # -- tokens ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_token(self, token_hash: str, scope: Scope, label: str) -> None:
+        """Store a token by its hash (the plain token is never stored)."""
+
+    @abc.abstractmethod
+    def find_token(self, token_hash: str) -> Scope | None:
+        """The scope of the token with this hash, or ``None``."""
+
+    # -- history and baselines ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        """Per-test tallies over the window's runs, and how many runs that was.
+
+        Runs are ordered by ``started_at`` (``created_at`` when never started), newest first;
+        runs without a payload are included. An unknown job gives ``(0, [])``.
+        """
+
+    @abc.abstractmethod
+    def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
+        """Per job that has runs of ``payload``, how far they got; ordered by job name."""
+
+    @abc.abstractmethod
+    def payload_tallies(self, job: str, payload: str) -> list[TestTally]:
+        """Per-test tallies over the job's evidence runs of ``payload``."""
+
+    @abc.abstractmethod
+    def put_baseline(
+        self,
+        job: str,
+        *,
+        window_days: int,
+        max_runs: int,
+        exclude_payload: str | None,
+        latch: bool,
+        runs: int,
+        prior: Prior,
+        tests: Sequence[TestBaseline],
+        note: str | None = None,
+    ) -> BaselineVersion:
+        """Store the next baseline version of an existing job; raises :class:`NotFound`."""
+
+    @abc.abstractmethod
+    def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
+        """The given version, or the newest one when ``version`` is ``None``."""
+
+    @abc.abstractmethod
+    def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
+        """A version's per-test records ordered by (suite, name); raises :class:`NotFound`."""
+
+    @abc.abstractmethod
+    def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        """A page of :class:`BaselineVersion`, newest first."""
+
+    @abc.abstractmethod
+    def add_audit(self, entry: AuditEntry) -> None:
+        """Append to the job's audit log; raises :class:`NotFound` for an unknown job."""
+
+    @abc.abstractmethod
+    def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        """A page of :class:`AuditEntry`, newest first."""
