@@ -1,0 +1,112 @@
+"""Value encodings of the SQLite backend: times, maps, durations, cursors, merged outcomes."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from api.domain import TestStatus, merge_status
+from api.store.base import InvalidCursor
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_INT64 = 2**63
+
+STATUSES: tuple[TestStatus, ...] = tuple(TestStatus)  # index == persisted integer
+# Outcomes whose message explains a failure (a flake's is that of its failing attempt).
+_FAILING = frozenset({TestStatus.FAILED, TestStatus.ERROR, TestStatus.FLAKED})
+
+
+def to_us(value: datetime | None) -> int | None:
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"naive datetime {value!r}: the store needs timezone-aware times")
+    return (value - EPOCH) // _MICROSECOND
+
+
+def from_us(value: int | None) -> datetime | None:
+    return None if value is None else EPOCH + timedelta(microseconds=value)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def dump_map(value: Mapping[str, Any] | None) -> str:
+    """Canonical JSON, so stored and incoming maps compare as strings."""
+    return json.dumps(dict(value or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_map(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def duration_ms(seconds: float | None) -> int | None:
+    """Milliseconds for storage; non-finite or absurd values are unknown rather than an error."""
+    if seconds is None:
+        return None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        raise TypeError(f"duration_s must be a number, not {type(seconds).__name__}")
+    if not math.isfinite(seconds):
+        return None
+    ms = round(seconds * 1000)
+    return ms if -_INT64 < ms < _INT64 else None
+
+
+def merge_entry(
+    first: tuple[int, int | None, str | None], second: tuple[int, int | None, str | None]
+) -> tuple[int, int | None, str | None]:
+    """Merge two outcomes ``(status, duration_ms, message)`` of one test within one run.
+
+    Durations add up (the test really ran that long in total). The message kept is the first
+    one explaining a failure, so a flake still shows why its failing attempt failed; failing
+    that, the first message of an outcome equal to the merged one (e.g. a skip reason).
+    """
+    status = int(merge_status(STATUSES[first[0]], STATUSES[second[0]]))
+    d1, d2 = first[1], second[1]
+    duration = d2 if d1 is None else d1 if d2 is None else d1 + d2
+    message: str | None = None
+    for candidate in (first, second):
+        if candidate[2] is not None and candidate[0] in _FAILING:
+            message = candidate[2]
+            break
+    else:
+        for candidate in (first, second):
+            if candidate[2] is not None and candidate[0] == status:
+                message = candidate[2]
+                break
+    return status, duration, message
+
+
+def encode_cursor(kind: str, key: list[Any]) -> str:
+    raw = json.dumps([kind, *key], separators=(",", ":"), ensure_ascii=False).encode()
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def decode_cursor(cursor: str, kind: str, types: tuple[type, ...]) -> list[Any]:
+    """The key packed by :func:`encode_cursor`; anything else raises :class:`InvalidCursor`."""
+    try:
+        if not isinstance(cursor, str) or not cursor or not cursor.isascii():
+            raise ValueError("not a cursor")
+        padded = cursor + "=" * (-len(cursor) % 4)
+        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
+        decoded = json.loads(raw.decode("utf-8"))
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise InvalidCursor("malformed cursor") from exc
+    if (
+        not isinstance(decoded, list)
+        or len(decoded) != len(types) + 1
+        or decoded[0] != kind
+        or not all(
+            type(part) is expected for part, expected in zip(decoded[1:], types, strict=True)
+        )
+    ):
+        raise InvalidCursor("malformed cursor")
+    return decoded[1:]

@@ -1,0 +1,226 @@
+"""History reads, baselines and the audit log of the SQLite backend (a mixin of SqliteStore).
+
+Tallies are aggregated inside SQLite (one GROUP BY over the chosen runs' results) so that a
+baseline over a million results never materialises them in Python.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
+
+from api.domain import Page
+from api.stats.types import Prior, TestBaseline, TestTally
+from api.store.base import AuditEntry, BaselineVersion, HistoryWindow, NotFound, PayloadJobRuns
+from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, to_us
+from api.store.sqlite_results import test_ids
+from api.store.sqlite_rows import check_limit
+
+EVIDENCE = "('success', 'failure')"
+# Per-test tallies over the runs that ``{runs}`` selects (aliased ``u``). Status codes are
+# api.domain.TestStatus: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked.
+_TALLY_SQL = """
+    SELECT t.suite, t.name, a.passes, a.failures, a.flakes, a.skips FROM (
+        SELECT r.test_id AS id, SUM(r.status = 0) AS passes, SUM(r.status IN (1, 2)) AS failures,
+               SUM(r.status = 4) AS flakes, SUM(r.status = 3) AS skips
+        FROM {runs} JOIN results r ON r.run_pk = u.pk
+        {where}
+        GROUP BY r.test_id) a
+    JOIN tests t ON t.id = a.id
+"""
+_BASELINE_COLUMNS = """job_id, version, created_at, runs, tests, window_days, max_runs,
+    exclude_payload, latch, prior_alpha, prior_beta, note"""
+
+
+def _tallies(rows: Iterable[tuple[object, ...]]) -> list[TestTally]:
+    return [TestTally(suite, name, passes, failures, flakes, skips)  # type: ignore[arg-type]
+            for suite, name, passes, failures, flakes, skips in rows]
+
+
+def _job_id(conn: sqlite3.Connection, job: str) -> int | None:
+    row = conn.execute("SELECT id FROM jobs WHERE name = ?", (job,)).fetchone()
+    return None if row is None else int(row[0])
+
+
+def _version_of(job: str, row: tuple[object, ...]) -> BaselineVersion:
+    (_, version, created_at, runs, tests, window_days, max_runs, exclude_payload, latch,
+     alpha, beta, note) = row
+    return BaselineVersion(
+        job=job, version=int(version), created_at=from_us(created_at),  # type: ignore[arg-type]
+        runs=int(runs), tests=int(tests), window_days=int(window_days),  # type: ignore[arg-type]
+        max_runs=int(max_runs), exclude_payload=exclude_payload,  # type: ignore[arg-type]
+        latch=bool(latch), prior=Prior(float(alpha), float(beta)),  # type: ignore[arg-type]
+        note=note,  # type: ignore[arg-type]
+    )
+
+
+class SqliteHistory:
+    """Expects ``self._read()`` and ``self._write()`` transaction helpers from SqliteStore."""
+
+    _read: object
+    _write: object
+
+    def _reader(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._read()  # type: ignore[operator,no-any-return]
+
+    def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        check_limit(window.max_runs)
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                return 0, []
+            # Materialise the chosen runs first: the aggregate then walks only their ranges of
+            # the results table (which is clustered by run).
+            conn.execute("DROP TABLE IF EXISTS temp.chosen_runs")
+            conn.execute("CREATE TEMP TABLE chosen_runs (pk INTEGER PRIMARY KEY)")
+            try:
+                conn.execute(
+                    f"""INSERT INTO temp.chosen_runs
+                        SELECT pk FROM runs
+                        WHERE job_id = ? AND status IN {EVIDENCE}
+                          AND coalesce(started_at, created_at) >= ?
+                          AND (? IS NULL OR payload IS NULL OR payload != ?)
+                        ORDER BY coalesce(started_at, created_at) DESC, pk DESC LIMIT ?""",
+                    (job_id, to_us(window.since) if window.since else -(2**62),
+                     window.exclude_payload, window.exclude_payload, window.max_runs),
+                )
+                (runs,) = conn.execute("SELECT count(*) FROM temp.chosen_runs").fetchone()
+                rows = conn.execute(_TALLY_SQL.format(runs="temp.chosen_runs u", where=""))
+                return int(runs), _tallies(rows)
+            finally:
+                conn.execute("DROP TABLE IF EXISTS temp.chosen_runs")
+
+    def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
+        with self._reader() as conn:
+            rows = conn.execute(
+                f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
+                           SUM(u.status IN {EVIDENCE}), max(u.updated_at)
+                    FROM runs u JOIN jobs j ON j.id = u.job_id
+                    WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
+                (payload,),
+            ).fetchall()
+        return [PayloadJobRuns(job=name, total=int(total), finished=int(finished),
+                               counted=int(counted), last_change=from_us(changed))  # type: ignore[arg-type]
+                for name, total, finished, counted, changed in rows]
+
+    def payload_tallies(self, job: str, payload: str) -> list[TestTally]:
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                return []
+            rows = conn.execute(
+                _TALLY_SQL.format(runs="runs u", where="WHERE u.job_id = ? AND u.payload = ?"
+                                  f" AND u.status IN {EVIDENCE}"),
+                (job_id, payload),
+            )
+            return _tallies(rows)
+
+    def put_baseline(self, job: str, *, window_days: int, max_runs: int,
+                     exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
+                     tests: Sequence[TestBaseline], note: str | None = None) -> BaselineVersion:
+        from api.store.sqlite_codec import now_us
+
+        with self._write() as tx:  # type: ignore[operator]
+            conn: sqlite3.Connection = tx.conn
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                raise NotFound(f"no job named {job!r}")
+            (latest,) = conn.execute("SELECT coalesce(max(version), 0) FROM baselines"
+                                     " WHERE job_id = ?", (job_id,)).fetchone()
+            version = int(latest) + 1
+            row = (job_id, version, now_us(), runs, len(tests), window_days, max_runs,
+                   exclude_payload, int(latch), prior.alpha, prior.beta, note)
+            conn.execute(f"INSERT INTO baselines ({_BASELINE_COLUMNS}) VALUES"
+                         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+            ids = test_ids(conn, [(test.suite, test.name) for test in tests])
+            conn.executemany(
+                "INSERT INTO baseline_tests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(job_id, version, test_id, t.runs, t.passes, t.failures, t.flakes,
+                  t.pass_rate, t.stddev, int(t.latched), t.observed_pass_rate)
+                 for test_id, t in zip(ids, tests, strict=True)],
+            )
+            return _version_of(job, row)
+
+    def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                return None
+            row = conn.execute(
+                f"SELECT {_BASELINE_COLUMNS} FROM baselines WHERE job_id = ?"
+                + (" AND version = ?" if version is not None else "")
+                + " ORDER BY version DESC LIMIT 1",
+                (job_id,) if version is None else (job_id, version),
+            ).fetchone()
+        return None if row is None else _version_of(job, row)
+
+    def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            exists = job_id is not None and conn.execute(
+                "SELECT 1 FROM baselines WHERE job_id = ? AND version = ?", (job_id, version)
+            ).fetchone()
+            if not exists:
+                raise NotFound(f"job {job!r} has no baseline version {version}")
+            rows = conn.execute(
+                """SELECT t.suite, t.name, b.runs, b.passes, b.failures, b.flakes, b.pass_rate,
+                          b.stddev, b.latched, b.observed_pass_rate
+                   FROM baseline_tests b JOIN tests t ON t.id = b.test_id
+                   WHERE b.job_id = ? AND b.version = ? ORDER BY t.suite, t.name""",
+                (job_id, version),
+            ).fetchall()
+        return [TestBaseline(suite, name, runs, passes, failures, flakes, pass_rate, stddev,
+                             latched=bool(latched), observed_pass_rate=observed)
+                for suite, name, runs, passes, failures, flakes, pass_rate, stddev, latched,
+                observed in rows]
+
+    def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        check_limit(limit)
+        before = decode_cursor(cursor, "baselines", (int,))[0] if cursor else 2**62
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                return Page(items=(), next_cursor=None)
+            rows = conn.execute(
+                f"SELECT {_BASELINE_COLUMNS} FROM baselines WHERE job_id = ? AND version < ?"
+                " ORDER BY version DESC LIMIT ?", (job_id, before, limit + 1)).fetchall()
+        items = tuple(_version_of(job, row) for row in rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items,
+                    next_cursor=encode_cursor("baselines", [items[-1].version]) if more else None)
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        with self._write() as tx:  # type: ignore[operator]
+            conn: sqlite3.Connection = tx.conn
+            job_id = _job_id(conn, entry.job)
+            if job_id is None:
+                raise NotFound(f"no job named {entry.job!r}")
+            conn.execute(
+                "INSERT INTO audit (job_id, at, action, actor, reason, tests, version)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (job_id, to_us(entry.at), entry.action, entry.actor, entry.reason,
+                 json.dumps([list(key) for key in entry.tests], ensure_ascii=False),
+                 entry.version),
+            )
+
+    def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        check_limit(limit)
+        before = decode_cursor(cursor, "audit", (int,))[0] if cursor else 2**62
+        with self._reader() as conn:
+            job_id = _job_id(conn, job)
+            if job_id is None:
+                return Page(items=(), next_cursor=None)
+            rows = conn.execute(
+                "SELECT id, at, action, actor, reason, tests, version FROM audit"
+                " WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                (job_id, before, limit + 1)).fetchall()
+        items = tuple(
+            AuditEntry(job=job, action=action, actor=actor, reason=reason,
+                       tests=tuple((suite, name) for suite, name in json.loads(tests)),
+                       version=version, at=from_us(at))  # type: ignore[arg-type]
+            for _, at, action, actor, reason, tests, version in rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items,
+                    next_cursor=encode_cursor("audit", [rows[limit - 1][0]]) if more else None)
