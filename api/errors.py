@@ -1,0 +1,108 @@
+"""The one error shape of the API: ``{"error": {"code", "message", "details"}}``.
+
+Every failure path (our own checks, marshmallow validation, werkzeug's HTTP errors, and any
+bug) ends up here, so clients never have to parse an HTML page or a bare string.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from api.junit import JunitParseError
+from api.store import InvalidCursor, NotFound, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 details: Any = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or _CODES.get(status, "error")
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def error_response(status: int, message: str, *, code: str | None = None,
+                   details: Any = None, headers: dict[str, str] | None = None) -> Response:
+    body = {"error": {"code": code or _CODES.get(status, "error"), "message": message,
+                      "details": details}}
+    response = jsonify(body)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def _api_error(err: ApiError) -> Response:
+        return error_response(err.status, err.message, code=err.code, details=err.details,
+                              headers=err.headers)
+
+    @app.errorhandler(ValidationError)
+    def _validation(err: ValidationError) -> Response:
+        return error_response(422, "the request has invalid fields", details=err.messages)
+
+    @app.errorhandler(NotFound)
+    def _not_found(err: NotFound) -> Response:
+        return error_response(404, str(err) or "not found")
+
+    @app.errorhandler(InvalidCursor)
+    def _bad_cursor(err: InvalidCursor) -> Response:
+        return error_response(400, "invalid pagination cursor", code="invalid_cursor",
+                              details={"cursor": [str(err)]})
+
+    @app.errorhandler(JunitParseError)
+    def _bad_junit(err: JunitParseError) -> Response:
+        return error_response(400, str(err), code="invalid_junit",
+                              details={"file": err.filename, "line": err.line,
+                                       "reason": err.reason})
+
+    @app.errorhandler(StoreUnavailable)
+    def _unavailable(err: StoreUnavailable) -> Response:
+        log.warning("store unavailable: %s", err)
+        return error_response(503, "the store is busy; retry shortly",
+                              headers={"Retry-After": "2"})
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def _too_large(err: RequestEntityTooLarge) -> Response:
+        limit = app.config.get("MAX_BODY_BYTES")
+        return error_response(413, f"request body exceeds the limit of {limit} bytes",
+                              details={"limit_bytes": limit})
+
+    @app.errorhandler(HTTPException)
+    def _http(err: HTTPException) -> Response:
+        status = err.code or 500
+        headers = {}
+        if status == 405 and err.valid_methods:  # type: ignore[attr-defined]
+            headers["Allow"] = ", ".join(err.valid_methods)  # type: ignore[attr-defined]
+        return error_response(status, err.description or err.name, headers=headers)
+
+    @app.errorhandler(Exception)
+    def _unexpected(err: Exception) -> Response:
+        log.exception("unhandled error")
+        return error_response(500, "internal error; the server log has the details")

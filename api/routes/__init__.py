@@ -1,0 +1,13 @@
+"""HTTP routes: one blueprint per resource. Each view loads with a schema, calls a service and
+dumps with a schema."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def register_blueprints(app: Flask) -> None:
+    from api.routes import baselines, health, jobs, junit, payloads, runs, verdicts
+
+    for module in (health, jobs, runs, junit, payloads, baselines, verdicts):
+        app.register_blueprint(module.bp)

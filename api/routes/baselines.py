@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from flask import Blueprint, Response, g, jsonify
+
+from api.auth import require
+from api.domain import Scope
+from api.routes.common import load_body, load_query, page_limit
+from api.schemas.baselines import (
+    AuditEntrySchema,
+    BaselineComputeSchema,
+    BaselineQuery,
+    BaselineVersionSchema,
+    LoosenSchema,
+    TestBaselineSchema,
+)
+from api.schemas.common import PageQuery, page_dump
+from api.services import baselines
+from api.services.context import store
+
+bp = Blueprint("baselines", __name__)
+
+
+@bp.post("/jobs/<seg:job>/baselines")
+@require(Scope.WRITE)
+def compute_baseline(job: str) -> tuple[Response, int]:
+    fields = load_body(BaselineComputeSchema())
+    version = baselines.compute(store(), job, **fields)
+    return jsonify(BaselineVersionSchema().dump(version)), 201
+
+
+@bp.get("/jobs/<seg:job>/baselines")
+@require(Scope.READ)
+def list_baselines(job: str) -> Response:
+    query = load_query(PageQuery())
+    page = baselines.list_versions(store(), job, limit=page_limit(query), cursor=query["cursor"])
+    return jsonify(page_dump(BaselineVersionSchema(many=True).dump(page.items),
+                             page.next_cursor))
+
+
+@bp.get("/jobs/<seg:job>/baseline")
+@require(Scope.READ)
+def get_baseline(job: str) -> Response:
+    query = load_query(BaselineQuery())
+    version, page = baselines.page_of_tests(store(), job, version=query["version"],
+                                            limit=page_limit(query), cursor=query["cursor"])
+    body = {"baseline": BaselineVersionSchema().dump(version),
+            **page_dump(TestBaselineSchema(many=True).dump(page.items), page.next_cursor)}
+    return jsonify(body)
+
+
+@bp.post("/jobs/<seg:job>/baseline/loosen")
+@require(Scope.ADMIN)
+def loosen(job: str) -> tuple[Response, int]:
+    fields = load_body(LoosenSchema())
+    keys = [(test["suite"], test["name"]) for test in fields["tests"]]
+    version = baselines.loosen(store(), job, keys, reason=fields["reason"], actor=g.actor)
+    return jsonify(BaselineVersionSchema().dump(version)), 201
+
+
+@bp.get("/jobs/<seg:job>/baseline/audit")
+@require(Scope.READ)
+def audit(job: str) -> Response:
+    query = load_query(PageQuery())
+    page = baselines.audit_log(store(), job, limit=page_limit(query), cursor=query["cursor"])
+    return jsonify(page_dump(AuditEntrySchema(many=True).dump(page.items), page.next_cursor))

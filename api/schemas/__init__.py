@@ -1,0 +1,1 @@
+"""Marshmallow schemas: every request body and query is loaded, and every response dumped, here."""

@@ -1,0 +1,154 @@
+"""Jobs, runs and payloads: validation already happened in the schemas; this is the use-case
+layer between the routes and the store (and where ingestion is counted for /metrics)."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from api import metrics
+from api.domain import (
+    Job,
+    JobSpec,
+    Page,
+    Payload,
+    Run,
+    RunSpec,
+    RunStatus,
+    TestResult,
+    TestStatus,
+    WriteOutcome,
+    merge_status,
+    truncate_message,
+)
+from api.services.job_settings import JobSettings
+from api.store import InvalidCursor, NotFound, RunFilter, Store
+
+
+def put_job(store: Store, name: str, fields: Mapping[str, Any]) -> tuple[Job, WriteOutcome]:
+    if fields.get("settings") is not None:
+        JobSettings.parse(fields["settings"])  # refuse unknown or mistyped settings up front
+    return store.put_job(JobSpec(name=name, **fields))
+
+
+def get_job(store: Store, name: str) -> Job:
+    job = store.get_job(name)
+    if job is None:
+        raise NotFound(f"no job named {name!r}")
+    return job
+
+
+def list_jobs(store: Store, *, limit: int, cursor: str | None) -> Page:
+    return store.list_jobs(limit=limit, cursor=cursor)
+
+
+def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
+    """Turn loaded test dicts into results, merging repeats of one test the way JUnit retries
+    are merged (a failure and a pass of the same test in one run is a flake)."""
+    merged: dict[tuple[str, str], TestResult] = {}
+    for item in tests:
+        result = TestResult(
+            name=item["name"],
+            suite=item.get("suite") or "",
+            status=TestStatus.from_wire(item["status"]),
+            duration_s=item.get("duration_s"),
+            message=truncate_message(item.get("message")),
+        )
+        key = (result.suite, result.name)
+        earlier = merged.get(key)
+        if earlier is None:
+            merged[key] = result
+        else:
+            merged[key] = TestResult(
+                name=result.name,
+                suite=result.suite,
+                status=merge_status(earlier.status, result.status),
+                duration_s=result.duration_s if result.duration_s is not None
+                else earlier.duration_s,
+                message=earlier.message or result.message,
+            )
+    return list(merged.values())
+
+
+def put_run(store: Store, job: str, run_id: str,
+            fields: Mapping[str, Any]) -> tuple[Run, WriteOutcome]:
+    raw_tests = fields.get("tests")
+    tests = None if raw_tests is None else merge_inline_tests(raw_tests)
+    spec = RunSpec(
+        job=job,
+        run_id=run_id,
+        status=RunStatus(fields["status"]),
+        payload=fields.get("payload"),
+        started_at=fields.get("started_at"),
+        finished_at=fields.get("finished_at"),
+        url=fields.get("url"),
+        variant=fields.get("variant") or {},
+        metadata=fields.get("metadata") or {},
+    )
+    run, outcome = store.put_run(spec, tests)
+    if outcome is not WriteOutcome.UNCHANGED:
+        metrics.INGESTED_RUNS.inc()
+        if tests:
+            metrics.INGESTED_RESULTS.inc(len(tests))
+    return run, outcome
+
+
+def get_run(store: Store, job: str, run_id: str) -> Run:
+    run = store.get_run(job, run_id)
+    if run is None:
+        raise NotFound(f"no run {run_id!r} of job {job!r}")
+    return run
+
+
+def list_runs(store: Store, job: str, query: Mapping[str, Any], *, limit: int) -> Page:
+    get_job(store, job)  # an unknown job is a 404, not an empty list
+    where = RunFilter(
+        payload=query.get("payload"),
+        status=RunStatus(query["status"]) if query.get("status") else None,
+        since=query.get("since"),
+    )
+    return store.list_runs(job, where=where, limit=limit, cursor=query.get("cursor"))
+
+
+def page_run_tests(store: Store, job: str, run_id: str, *, status: TestStatus | None,
+                   limit: int, cursor: str | None) -> Page:
+    """A run's tests, optionally of one status, paged by position in (suite, name) order."""
+    tests = store.get_run_tests(job, run_id)
+    if status is not None:
+        tests = [test for test in tests if test.status is status]
+    start = decode_offset(cursor)
+    end = start + limit
+    return Page(items=tuple(tests[start:end]),
+                next_cursor=encode_offset(end) if end < len(tests) else None)
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
+
+
+def decode_offset(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        if not text.startswith("o") or not text[1:].isdigit():
+            raise ValueError(cursor)
+        return int(text[1:])
+    except ValueError:
+        raise InvalidCursor("not a cursor of this listing") from None
+
+
+def put_payload(store: Store, payload_id: str,
+                fields: Mapping[str, Any]) -> tuple[Payload, WriteOutcome]:
+    return store.put_payload(
+        Payload(id=payload_id, expected=dict(fields.get("expected") or {}),
+                deadline=fields.get("deadline"))
+    )
+
+
+def get_payload(store: Store, payload_id: str) -> Payload:
+    payload = store.get_payload(payload_id)
+    if payload is None:
+        raise NotFound(f"no payload {payload_id!r}")
+    return payload
