@@ -1,0 +1,40 @@
+"""The JUnit parser's public value types; see :mod:`api.junit.parser` for the rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from api.domain import TestResult
+
+__all__ = ["CaseTotals", "JunitParseError", "ParsedJunit"]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseTotals:
+    """Counts over ``<testcase>`` elements; a testcase is in at most one of the last three."""
+
+    tests: int
+    failures: int
+    errors: int
+    skipped: int
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedJunit:
+    tests: tuple[TestResult, ...]
+    totals: CaseTotals
+    declared: CaseTotals | None
+
+
+class JunitParseError(ValueError):
+    """The input is not an acceptable JUnit XML document; ``str()`` is fit for a 400 body."""
+
+    def __init__(self, filename: str, line: int | None, reason: str) -> None:
+        self.filename = filename
+        self.line = line
+        self.reason = reason
+        where = f"{filename}: line {line}" if line is not None else filename
+        super().__init__(f"{where}: {reason}")
+
+    def __reduce__(self) -> tuple[type[JunitParseError], tuple[str, int | None, str]]:
+        return type(self), (self.filename, self.line, self.reason)
