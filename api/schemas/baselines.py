@@ -31,6 +31,7 @@ class LoosenSchema(Schema):
 class PriorSchema(Schema):
     alpha = fields.Float()
     beta = fields.Float()
+    components = fields.List(fields.List(fields.Float()))
 
 
 class BaselineVersionSchema(Schema):

@@ -24,7 +24,7 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   database, and concurrent writers never lose or duplicate a write. A backend that cannot get
   its lock or connection in time raises :class:`StoreUnavailable` (the API answers 503).
 * **Evidence.** Only ``success`` and ``failure`` runs are test evidence: ``history_tallies``
-  and ``payload_tallies`` never count ``pending``, ``error`` or ``aborted`` runs. In a tally a
+  and ``payload_evidence`` never count ``pending``, ``error`` or ``aborted`` runs. In a tally a
   result counts once under ``passes`` (passed), ``failures`` (failed or error), ``flakes``
   (flaked) or ``skips`` (skipped).
 * **Baselines** are versioned per job from 1 upwards; ``put_baseline`` assigns the next version
@@ -37,6 +37,8 @@ import abc
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+
+import numpy as np
 
 from api.domain import (
     Job,
@@ -97,6 +99,23 @@ class PayloadJobRuns:
     finished: int  # not pending
     counted: int  # success or failure: evidence
     last_change: datetime  # the newest updated_at among them
+
+
+@dataclass(frozen=True, slots=True)
+class EvidenceColumns:
+    """A payload's per-test evidence for one job joined with a baseline version, row ``i`` per
+    test (in no particular order).
+
+    ``counts[i]`` = passes, failures, flakes, skips (ints) over the counted runs; ``history[i]``
+    = the baseline record's runs, passes, failures, flakes, pass_rate, latched (floats; all 0
+    when the test has no record). ``absent`` counts baseline records of tests with no result.
+    """
+
+    suites: tuple[str, ...]
+    names: tuple[str, ...]
+    counts: np.ndarray
+    history: np.ndarray
+    absent: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,8 +246,13 @@ class Store(abc.ABC):
         """Per job that has runs of ``payload``, how far they got; ordered by job name."""
 
     @abc.abstractmethod
-    def payload_tallies(self, job: str, payload: str) -> list[TestTally]:
-        """Per-test tallies over the job's evidence runs of ``payload``."""
+    def payload_evidence(self, job: str, payload: str,
+                         baseline_version: int | None) -> EvidenceColumns:
+        """Per test with a result in the job's evidence runs of ``payload``, its tallies
+        aligned with that baseline version's record (``None``: no baseline), as columns.
+
+        This is the verdict's hot path, so it returns arrays rather than an object per test.
+        """
 
     @abc.abstractmethod
     def put_baseline(

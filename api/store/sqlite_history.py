@@ -11,9 +11,18 @@ import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 
+import numpy as np
+
 from api.domain import Page
 from api.stats.types import Prior, TestBaseline, TestTally
-from api.store.base import AuditEntry, BaselineVersion, HistoryWindow, NotFound, PayloadJobRuns
+from api.store.base import (
+    AuditEntry,
+    BaselineVersion,
+    EvidenceColumns,
+    HistoryWindow,
+    NotFound,
+    PayloadJobRuns,
+)
 from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, to_us
 from api.store.sqlite_results import test_ids
 from api.store.sqlite_rows import check_limit
@@ -31,7 +40,7 @@ _TALLY_SQL = """
     JOIN tests t ON t.id = a.id
 """
 _BASELINE_COLUMNS = """job_id, version, created_at, runs, tests, window_days, max_runs,
-    exclude_payload, latch, prior_alpha, prior_beta, note"""
+    exclude_payload, latch, prior, note"""
 
 
 def _tallies(rows: Iterable[tuple[object, ...]]) -> list[TestTally]:
@@ -46,12 +55,12 @@ def _job_id(conn: sqlite3.Connection, job: str) -> int | None:
 
 def _version_of(job: str, row: tuple[object, ...]) -> BaselineVersion:
     (_, version, created_at, runs, tests, window_days, max_runs, exclude_payload, latch,
-     alpha, beta, note) = row
+     prior, note) = row
     return BaselineVersion(
         job=job, version=int(version), created_at=from_us(created_at),  # type: ignore[arg-type]
         runs=int(runs), tests=int(tests), window_days=int(window_days),  # type: ignore[arg-type]
         max_runs=int(max_runs), exclude_payload=exclude_payload,  # type: ignore[arg-type]
-        latch=bool(latch), prior=Prior(float(alpha), float(beta)),  # type: ignore[arg-type]
+        latch=bool(latch), prior=Prior.from_dict(json.loads(prior)),  # type: ignore[arg-type]
         note=note,  # type: ignore[arg-type]
     )
 
@@ -105,17 +114,49 @@ class SqliteHistory:
                                counted=int(counted), last_change=from_us(changed))  # type: ignore[arg-type]
                 for name, total, finished, counted, changed in rows]
 
-    def payload_tallies(self, job: str, payload: str) -> list[TestTally]:
+    def payload_evidence(self, job: str, payload: str,
+                         baseline_version: int | None) -> EvidenceColumns:
         with self._reader() as conn:
             job_id = _job_id(conn, job)
-            if job_id is None:
-                return []
-            rows = conn.execute(
-                _TALLY_SQL.format(runs="runs u", where="WHERE u.job_id = ? AND u.payload = ?"
-                                  f" AND u.status IN {EVIDENCE}"),
-                (job_id, payload),
-            )
-            return _tallies(rows)
+            pks = [] if job_id is None else [row[0] for row in conn.execute(
+                f"SELECT pk FROM runs WHERE job_id = ? AND payload = ? AND status IN {EVIDENCE}",
+                (job_id, payload))]
+            # Each result packed as test_id * 8 + status and joined into one string by SQLite,
+            # then parsed by numpy in C: four times faster than a GROUP BY (which sorts) or
+            # than iterating 50,000 row tuples in Python.
+            packed = ""
+            if pks:
+                (packed,) = conn.execute(
+                    "SELECT group_concat(test_id * 8 + status) FROM results"
+                    f" WHERE run_pk IN ({','.join('?' * len(pks))})", pks).fetchone()
+            codes = (np.fromstring(packed, dtype=np.int64, sep=",") if packed
+                     else np.empty(0, dtype=np.int64))
+            pairs = np.stack([codes >> 3, codes & 7], axis=1)
+            ids, position = np.unique(pairs[:, 0], return_inverse=True)
+            by_status = np.bincount(position * 5 + pairs[:, 1],
+                                    minlength=len(ids) * 5).reshape(-1, 5)
+            # TestStatus: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked
+            counts = np.stack([by_status[:, 0], by_status[:, 1] + by_status[:, 2],
+                               by_status[:, 4], by_status[:, 3]], axis=1)
+            history = np.zeros((len(ids), 6), dtype=np.float64)
+            absent = 0
+            if baseline_version is not None and job_id is not None:
+                records = np.array(conn.execute(
+                    "SELECT test_id, runs, passes, failures, flakes, pass_rate, latched"
+                    " FROM baseline_tests WHERE job_id = ? AND version = ? ORDER BY test_id",
+                    (job_id, baseline_version)).fetchall(), dtype=np.float64).reshape(-1, 7)
+                record_ids = records[:, 0].astype(np.int64)
+                slot = np.searchsorted(record_ids, ids)
+                found = slot < len(record_ids)
+                found[found] = record_ids[slot[found]] == ids[found]
+                history[found] = records[slot[found], 1:]
+                absent = len(record_ids) - int(found.sum())
+            names = conn.execute(
+                "SELECT suite, name FROM tests WHERE id IN (SELECT value FROM json_each(?))"
+                " ORDER BY id", (json.dumps(ids.tolist()),)).fetchall()
+        return EvidenceColumns(suites=tuple(suite for suite, _ in names),
+                               names=tuple(name for _, name in names),
+                               counts=counts, history=history, absent=absent)
 
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
@@ -131,9 +172,9 @@ class SqliteHistory:
                                      " WHERE job_id = ?", (job_id,)).fetchone()
             version = int(latest) + 1
             row = (job_id, version, now_us(), runs, len(tests), window_days, max_runs,
-                   exclude_payload, int(latch), prior.alpha, prior.beta, note)
+                   exclude_payload, int(latch), json.dumps(prior.to_dict()), note)
             conn.execute(f"INSERT INTO baselines ({_BASELINE_COLUMNS}) VALUES"
-                         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+                         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
             ids = test_ids(conn, [(test.suite, test.name) for test in tests])
             conn.executemany(
                 "INSERT INTO baseline_tests VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

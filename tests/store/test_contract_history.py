@@ -8,7 +8,14 @@ import pytest
 
 from api.domain import JobSpec, RunSpec, RunStatus, TestResult, TestStatus
 from api.stats.types import Prior, TestBaseline, TestTally
-from api.store import AuditEntry, HistoryWindow, InvalidCursor, NotFound, Store
+from api.store import (
+    AuditEntry,
+    EvidenceColumns,
+    HistoryWindow,
+    InvalidCursor,
+    NotFound,
+    Store,
+)
 
 from .test_contract import every_page
 
@@ -39,7 +46,7 @@ def test_tallies_count_each_outcome_once_and_only_evidence_runs(store: Store) ->
     runs, tallies = store.history_tallies("j", HistoryWindow())
     assert runs == 3
     assert as_dict(tallies) == {"a": (1, 1, 1, 0), "b": (0, 2, 0, 0), "c": (1, 0, 0, 1)}
-    assert as_dict(store.payload_tallies("j", "p")) == as_dict(tallies)
+    assert evidence_dict(store.payload_evidence("j", "p", None)) == as_dict(tallies)
 
 
 def test_history_window_newest_runs_since_and_excluded_payload(store: Store) -> None:
@@ -59,8 +66,35 @@ def test_history_window_newest_runs_since_and_excluded_payload(store: Store) -> 
 
 def test_unknown_jobs_and_payloads_read_as_empty(store: Store) -> None:
     assert store.history_tallies("nope", HistoryWindow()) == (0, [])
-    assert store.payload_tallies("nope", "p") == []
     assert store.payload_runs("nope") == []
+    empty = store.payload_evidence("nope", "p", None)
+    assert empty.names == () and empty.counts.shape == (0, 4) and empty.absent == 0
+
+
+def evidence_dict(columns: EvidenceColumns) -> dict[str, tuple[int, ...]]:
+    return {name: tuple(int(value) for value in row)
+            for name, row in zip(columns.names, columns.counts, strict=True)}
+
+
+def test_payload_evidence_aligns_tallies_with_a_baseline_version(store: Store) -> None:
+    put(store, "h", {"a": P, "b": P, "gone": P}, payload="old")
+    store.put_baseline("j", window_days=21, max_runs=200, exclude_payload=None, latch=True,
+                       runs=1, prior=Prior(0.2, 40.0),
+                       tests=[baseline("a", 0.9), baseline("gone"),
+                              baseline("b", 0.7, latched=True)])
+    put(store, "1", {"a": F, "b": P, "new": K})
+    put(store, "2", {"a": P, "b": S, "new": P})
+    columns = store.payload_evidence("j", "p", 1)
+    assert evidence_dict(columns) == {"a": (1, 1, 0, 0), "b": (1, 0, 0, 1),
+                                      "new": (1, 0, 1, 0)}
+    assert set(columns.suites) == {"s"}
+    history = {name: tuple(row) for name, row in zip(columns.names, columns.history,
+                                                     strict=True)}
+    assert history["a"] == (10, 9, 1, 0, 0.9, 0)
+    assert history["b"] == (10, 7, 3, 0, 0.7, 1)
+    assert history["new"] == (0, 0, 0, 0, 0, 0)
+    assert columns.absent == 1  # "gone" has a record but no result in the payload
+    assert store.payload_evidence("j", "p", None).absent == 0
 
 
 def test_payload_runs_summarise_each_job(store: Store) -> None:

@@ -14,8 +14,7 @@ CREATE TABLE baselines (
     max_runs        INTEGER NOT NULL,
     exclude_payload TEXT,
     latch           INTEGER NOT NULL,
-    prior_alpha     REAL    NOT NULL,
-    prior_beta      REAL    NOT NULL,
+    prior           TEXT    NOT NULL,  -- api.stats.types.Prior.to_dict(): a beta mixture
     note            TEXT,
     PRIMARY KEY (job_id, version)
 ) WITHOUT ROWID;

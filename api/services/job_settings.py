@@ -1,0 +1,93 @@
+"""A job's ``settings`` map, validated and typed.
+
+Settings a job may carry (SPEC section 3: verdict policy, expected runs, false-block budget,
+history window), all optional:
+
+| key | type | default | meaning |
+|---|---|---|---|
+| `false_block_budget` | float in (0, 0.5] | 0.01 | `bayes`: how often a good payload is blocked |
+| `z` | float >= 0 | 1.0 | `stddev`: standard deviations of allowance |
+| `min_attempts` | int >= 1 | 6 | `aggregator`: fewer attempts fail every test that ran |
+| `window_days` | int >= 1 | 21 | baseline history window |
+| `max_runs` | int >= 1 | 200 | at most this many newest runs in a baseline |
+| `latch` | bool | false | a new baseline never lowers a test's pass rate |
+| `informing` | list of test names | [] | tests that are reported but never block |
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from marshmallow import ValidationError
+
+from api.domain import Job
+
+
+@dataclass(frozen=True, slots=True)
+class JobSettings:
+    false_block_budget: float = 0.01
+    z: float = 1.0
+    min_attempts: int = 6
+    window_days: int = 21
+    max_runs: int = 200
+    latch: bool = False
+    informing: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, job: Job) -> JobSettings:
+        return cls.parse(job.settings)
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> JobSettings:
+        """Validate a settings map; raises ``ValidationError`` naming each bad key."""
+        errors: dict[str, list[str]] = {}
+        values: dict[str, Any] = {}
+
+        def number(key: str, low: float, high: float, *, integer: bool) -> None:
+            if key not in raw:
+                return
+            value = raw[key]
+            kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
+            if isinstance(value, bool) or not kind_ok or not low <= value <= high:
+                kind = "an integer" if integer else "a number"
+                errors[key] = [f"must be {kind} from {low} to {high}"]
+            else:
+                values[key] = value
+
+        number("false_block_budget", 1e-9, 0.5, integer=False)
+        number("z", 0.0, 10.0, integer=False)
+        number("min_attempts", 1, 1000, integer=True)
+        number("window_days", 1, 3650, integer=True)
+        number("max_runs", 1, 100_000, integer=True)
+        if "latch" in raw:
+            if isinstance(raw["latch"], bool):
+                values["latch"] = raw["latch"]
+            else:
+                errors["latch"] = ["must be true or false"]
+        if "informing" in raw:
+            names = raw["informing"]
+            if isinstance(names, list) and all(isinstance(n, str) and n for n in names):
+                values["informing"] = frozenset(names)
+            else:
+                errors["informing"] = ["must be a list of test names"]
+        unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
+        for key in unknown:
+            errors[key] = ["unknown setting"]
+        if errors:
+            raise ValidationError({"settings": errors})
+        return cls(**values)
+
+    def knobs(self, policy: str) -> dict[str, Any]:
+        """The policy function's keyword arguments these settings imply."""
+        if policy == "bayes":
+            return {"budget": self.false_block_budget}
+        if policy == "stddev":
+            return {"z": self.z}
+        if policy == "aggregator":
+            return {"min_attempts": self.min_attempts}
+        return {}
+
+    def is_informing(self, _suite: str, name: str) -> bool:
+        return name in self.informing

@@ -1,0 +1,220 @@
+"""The payload verdict: aggregate every counted run of each job against its stored baseline.
+
+Per job: ``pending`` while fewer runs finished than expected and the payload's deadline has not
+passed; otherwise the job's policy judges the tallies of its counted runs (``success`` and
+``failure``; ``error`` and ``aborted`` are infrastructure outcomes, never evidence). The payload
+fails if any job fails, is pending if any job is pending, and passes otherwise.
+
+Verdicts are cached per process, keyed by a *stamp* that changes whenever anything the verdict
+depends on changes (a run of the payload, the registration, a job's settings, a new baseline
+version, the deadline passing), so the cache never serves a stale verdict and the stamp doubles
+as the ``ETag``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from api.domain import Job, Payload
+from api.services.job_settings import JobSettings
+from api.stats import DEFAULT_POLICY, evaluate
+from api.stats.types import NoteKind, PolicyResult, Regression, evidence_from_columns
+from api.store import BaselineVersion, NotFound, PayloadJobRuns, Store
+
+PASS, FAIL, PENDING = "pass", "fail", "pending"
+
+
+@dataclass(frozen=True, slots=True)
+class RunsSummary:
+    expected: int
+    finished: int
+    counted: int
+    pending: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobVerdict:
+    job: str
+    verdict: str
+    policy: str
+    runs: RunsSummary
+    baseline: BaselineVersion | None
+    tests_checked: int
+    regressions: tuple[Regression, ...]
+    notes: dict[str, int]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadVerdict:
+    payload: str
+    verdict: str
+    policy: str
+    deadline: datetime | None
+    deadline_passed: bool
+    jobs: tuple[JobVerdict, ...]
+    etag: str
+
+
+@dataclass(frozen=True, slots=True)
+class _JobInputs:
+    job: Job
+    runs: PayloadJobRuns | None
+    expected: int
+    baseline: BaselineVersion | None
+
+
+class VerdictCache:
+    """A small LRU of verdicts by (database, payload, policy), validated by the stamp."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, str, str], PayloadVerdict] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str, str], etag: str) -> PayloadVerdict | None:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is None or found.etag != etag:
+                return None
+            self._entries.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[str, str, str], verdict: PayloadVerdict) -> None:
+        with self._lock:
+            self._entries[key] = verdict
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+
+CACHE = VerdictCache()
+
+
+def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInputs]]:
+    payload = store.get_payload(payload_id)
+    runs_by_job = {summary.job: summary for summary in store.payload_runs(payload_id)}
+    names = list(dict.fromkeys([*(payload.expected if payload else {}), *runs_by_job]))
+    if payload is None and not names:
+        raise NotFound(f"no payload {payload_id!r}: nothing registered and no runs reference it")
+    inputs = []
+    for name in names:
+        job = store.get_job(name) or Job(name=name)
+        runs = runs_by_job.get(name)
+        expected = (payload.expected.get(name) if payload else None) or job.expected_runs \
+            or (runs.total if runs else 0)
+        inputs.append(_JobInputs(job=job, runs=runs, expected=expected,
+                                 baseline=store.get_baseline(name)))
+    return payload, inputs
+
+
+def _stamp(payload_id: str, payload: Payload | None, inputs: list[_JobInputs],
+           deadline_passed: bool, policy: str | None) -> str:
+    parts: list[Any] = [payload_id, policy, deadline_passed,
+                        payload.updated_at if payload else None]
+    for item in inputs:
+        runs = item.runs
+        parts.append((item.job.name, item.job.updated_at, item.expected,
+                      item.baseline.version if item.baseline else None,
+                      (runs.total, runs.finished, runs.counted, runs.last_change)
+                      if runs else None))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def payload_etag(store: Store, payload_id: str, *, policy: str | None = None,
+                 now: datetime | None = None) -> str:
+    payload, inputs = _gather(store, payload_id)
+    return _stamp(payload_id, payload, inputs, _deadline_passed(payload, now), policy)
+
+
+def _deadline_passed(payload: Payload | None, now: datetime | None) -> bool:
+    if payload is None or payload.deadline is None:
+        return False
+    return (now or datetime.now(UTC)) >= payload.deadline
+
+
+def judge_payload(store: Store, payload_id: str, *, policy: str | None = None,
+                  now: datetime | None = None, cache: VerdictCache | None = CACHE,
+                  cache_scope: str = "") -> PayloadVerdict:
+    payload, inputs = _gather(store, payload_id)
+    deadline_passed = _deadline_passed(payload, now)
+    etag = _stamp(payload_id, payload, inputs, deadline_passed, policy)
+    key = (cache_scope, payload_id, policy or "")
+    if cache is not None and (hit := cache.get(key, etag)) is not None:
+        return hit
+    jobs = tuple(_judge_job(store, payload_id, item, policy, deadline_passed) for item in inputs)
+    verdicts = {job.verdict for job in jobs}
+    overall = FAIL if FAIL in verdicts else PENDING if PENDING in verdicts else PASS
+    result = PayloadVerdict(payload=payload_id, verdict=overall,
+                            policy=policy or DEFAULT_POLICY,
+                            deadline=payload.deadline if payload else None,
+                            deadline_passed=deadline_passed, jobs=jobs, etag=etag)
+    if cache is not None:
+        cache.put(key, result)
+    return result
+
+
+def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override: str | None,
+               deadline_passed: bool) -> JobVerdict:
+    settings = JobSettings.of(item.job)
+    policy = policy_override or item.job.policy or DEFAULT_POLICY
+    runs = item.runs
+    finished = runs.finished if runs else 0
+    counted = runs.counted if runs else 0
+    summary = RunsSummary(expected=item.expected, finished=finished, counted=counted,
+                          pending=max(0, item.expected - finished))
+
+    def verdict_without_tests(verdict: str, reason: str) -> JobVerdict:
+        return JobVerdict(job=item.job.name, verdict=verdict, policy=policy, runs=summary,
+                          baseline=item.baseline, tests_checked=0, regressions=(), notes={},
+                          reason=reason)
+
+    if finished < item.expected and not deadline_passed:
+        return verdict_without_tests(
+            PENDING, f"{finished} of {item.expected} expected runs finished")
+    if counted == 0:
+        infra = finished - counted
+        why = (f"no run finished of {item.expected} expected, and the deadline has passed"
+               if finished == 0 else
+               f"none of the {finished} finished runs counts as evidence "
+               f"({infra} ended in error or were aborted)")
+        return verdict_without_tests(FAIL, why)
+    columns = store.payload_evidence(item.job.name, payload_id,
+                                     item.baseline.version if item.baseline else None)
+    evidence = evidence_from_columns(
+        columns.suites, columns.names, columns.counts, columns.history, columns.absent,
+        informing=settings.is_informing if settings.informing else None)
+    result: PolicyResult = evaluate(
+        policy, evidence, None, item.baseline.prior if item.baseline else None,
+        informing=settings.is_informing if settings.informing else None,
+        **settings.knobs(policy),
+    )
+    return JobVerdict(job=item.job.name, verdict=result.verdict.value, policy=policy,
+                      runs=summary, baseline=item.baseline,
+                      tests_checked=result.tests_checked, regressions=result.regressions,
+                      notes=result.note_counts,
+                      reason=_reason(result, summary, item.baseline, deadline_passed))
+
+
+def _reason(result: PolicyResult, runs: RunsSummary, baseline: BaselineVersion | None,
+            deadline_passed: bool) -> str:
+    parts = []
+    if result.regressions:
+        parts.append(f"{len(result.regressions)} regressed test(s) of {result.tests_checked}")
+    else:
+        parts.append(f"no regression in {result.tests_checked} tests")
+    parts.append(f"over {runs.counted} counted run(s)")
+    if runs.finished < runs.expected and deadline_passed:
+        parts.append(f"deadline passed with {runs.finished} of {runs.expected} runs finished: "
+                     "judged what finished")
+    if baseline is None:
+        parts.append("no baseline yet: every test judged as new (POST /jobs/{job}/baselines)")
+    new = result.note_counts.get(NoteKind.NEW_TEST.value)
+    if new:
+        parts.append(f"{new} new test(s) judged on the job's prior")
+    return "; ".join(parts)
