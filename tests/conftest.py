@@ -103,7 +103,7 @@ def shared_fixtures() -> Iterator[Path]:
 
 
 def junit_xml(cases: list[tuple[str, str]], suite: str = "unit") -> bytes:
-    """A small JUnit file: ``cases`` are (name, outcome) with outcome passed/failed/skipped/error."""
+    """A small JUnit file of (name, outcome) cases; outcome is passed/failed/skipped/error."""
     body = []
     for name, outcome in cases:
         inner = {"passed": "", "failed": '<failure message="boom">trace</failure>',

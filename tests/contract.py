@@ -83,4 +83,5 @@ def _pointer_of(template: str, method: str, status: str, response: dict[str, Any
     if "$ref" in response:
         return f"{response['$ref']}/content/{escaped_media}/schema"
     escaped_path = template.replace("~", "~0").replace("/", "~1")
-    return f"#/paths/{escaped_path}/{method.lower()}/responses/{status}/content/{escaped_media}/schema"
+    return (f"#/paths/{escaped_path}/{method.lower()}/responses/{status}"
+            f"/content/{escaped_media}/schema")

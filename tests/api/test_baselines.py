@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.api.history import NOW, build_history, job_path, put_run, names_of_tests
+from tests.api.history import NOW, build_history, job_path, names_of_tests, put_run
 from tests.conftest import ApiClient
 
 JOB = "unit"

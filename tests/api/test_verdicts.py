@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from tests.api.history import NOW, build_history, job_path, put_run, names_of_tests
+from tests.api.history import NOW, build_history, job_path, names_of_tests, put_run
 from tests.conftest import ApiClient
 
 JOB = "e2e (aws)/ovn"
