@@ -1,0 +1,217 @@
+"""Server-side subcommands of ``flakegate``: serve, db init, token create, demo.
+
+Only argparse at import time: the dispatcher imports this module for every invocation, and
+heavy imports (flask, gunicorn, numpy) belong to the handlers that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def database_url(args: argparse.Namespace) -> str:
+    from api.config import load_config
+
+    return args.db or load_config()["DATABASE"]
+
+
+def open_migrated(url: str):  # -> Store
+    from api.store import open_store
+
+    _ensure_parent(url)
+    store = open_store(url)
+    store.migrate()
+    return store
+
+
+def _ensure_parent(url: str) -> None:
+    """Create the embedded database's folder, so a first ``db init`` just works."""
+    from urllib.parse import unquote, urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite" and parts.path.startswith("/") and parts.path != "/:memory:":
+        Path(unquote(parts.path)).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _db_init(args: argparse.Namespace) -> int:
+    url = database_url(args)
+    _ensure_parent(url)
+    from api.store import open_store
+
+    store = open_store(url)
+    try:
+        version = store.migrate()
+    finally:
+        store.close()
+    print(f"database {url} is at schema version {version}")
+    return EXIT_OK
+
+
+def _token_create(args: argparse.Namespace) -> int:
+    from api.auth import hash_token, new_token
+    from api.domain import Scope
+
+    store = open_migrated(database_url(args))
+    try:
+        token = new_token()
+        store.add_token(hash_token(token), Scope(args.scope), args.label)
+    finally:
+        store.close()
+    print(token)
+    return EXIT_OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from api.server import serve
+
+    url = database_url(args)
+    open_migrated(url).close()  # migrate once in the master, before any worker forks
+    return serve(url, host=args.host, port=args.port, workers=args.workers,
+                 timeout=args.timeout, recompute_every=args.recompute_every)
+
+
+def positive_duration(text: str) -> float:
+    """An argparse type: seconds in ``30s``, ``10m``, ``6h`` (the client's duration syntax)."""
+    from client.durations import parse_duration
+
+    try:
+        seconds = parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("a duration must be positive")
+    return seconds
+
+
+def _baseline_compute(args: argparse.Namespace) -> int:
+    from api.services import baselines
+
+    if not args.all and not args.job:
+        print("flakegate: name a JOB or pass --all", file=sys.stderr)
+        return EXIT_ERROR
+    store = open_migrated(database_url(args))
+    try:
+        while True:
+            if args.all:
+                versions = baselines.recompute_all(store)
+            else:
+                versions = [baselines.compute(store, args.job, window_days=args.window_days,
+                                              max_runs=args.max_runs,
+                                              exclude_payload=args.exclude_payload)]
+            for version in versions:
+                print(f"{version.job}: baseline v{version.version} from {version.runs} runs, "
+                      f"{version.tests} tests, prior Beta({version.prior.alpha:.3g}, "
+                      f"{version.prior.beta:.3g})", flush=True)
+            if args.every is None:
+                return EXIT_OK
+            time.sleep(args.every)
+    finally:
+        store.close()
+
+
+def _baseline_show(args: argparse.Namespace) -> int:
+    from api.store import NotFound
+
+    store = open_migrated(database_url(args))
+    try:
+        version = store.get_baseline(args.job, args.version)
+        if version is None:
+            raise NotFound(f"job {args.job!r} has no such baseline")
+        tests = store.baseline_tests(args.job, version.version)
+    except NotFound as err:
+        print(f"flakegate: {err}", file=sys.stderr)
+        return EXIT_ERROR
+    finally:
+        store.close()
+    print(f"{version.job} baseline v{version.version}: {version.runs} runs, "
+          f"{version.tests} tests, window {version.window_days} days / {version.max_runs} runs, "
+          f"latch {'on' if version.latch else 'off'}, "
+          f"computed {version.created_at:%Y-%m-%d %H:%M}Z")
+    worst = sorted(tests, key=lambda test: test.pass_rate)[: args.top]
+    print(f"{'pass rate':>9}  {'runs':>5}  {'flakes':>6}  test")
+    for test in worst:
+        mark = " (latched)" if test.latched else ""
+        print(f"{test.pass_rate:9.2%}  {test.runs:5d}  {test.flakes:6d}  {test.name}{mark}")
+    return EXIT_OK
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from api.demo import load_demo
+
+    url = database_url(args)
+    store = open_migrated(url)
+    try:
+        summary = load_demo(store, seed=args.seed)
+    finally:
+        store.close()
+    print(summary.describe(base_url=args.base_url))
+    return EXIT_OK
+
+
+def _add_db(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", metavar="URL", default=None,
+                        help="store URL, e.g. sqlite:///var/flakegate.db "
+                             "(default: $FLAKEGATE_DATABASE)")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    serve = subparsers.add_parser("serve", help="run the API under gunicorn")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--workers", type=int, default=min(4, (os.cpu_count() or 1) + 1))
+    serve.add_argument("--timeout", type=int, default=120, help="worker timeout in seconds")
+    serve.add_argument("--recompute-every", type=positive_duration, default=None,
+                       metavar="DURATION",
+                       help="recompute every job's baseline on this schedule, e.g. 6h")
+    _add_db(serve)
+    serve.set_defaults(handler=_serve)
+
+    db = subparsers.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
+    db_sub.required = True
+    init = db_sub.add_parser("init", help="create or upgrade the schema (idempotent)")
+    _add_db(init)
+    init.set_defaults(handler=_db_init)
+
+    token = subparsers.add_parser("token", help="API tokens")
+    token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")
+    token_sub.required = True
+    create = token_sub.add_parser("create", help="mint a token and print it once")
+    create.add_argument("--scope", choices=("read", "write", "admin"), required=True)
+    create.add_argument("--label", default="", help="who or what the token is for")
+    _add_db(create)
+    create.set_defaults(handler=_token_create)
+
+    baseline = subparsers.add_parser("baseline", help="per-test baselines (server side)")
+    baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
+    baseline_sub.required = True
+    compute = baseline_sub.add_parser("compute", help="compute a new baseline version")
+    compute.add_argument("job", nargs="?", help="the job (or --all)")
+    compute.add_argument("--all", action="store_true", help="every job")
+    compute.add_argument("--window-days", type=int, default=None)
+    compute.add_argument("--max-runs", type=int, default=None)
+    compute.add_argument("--exclude-payload", default=None)
+    compute.add_argument("--every", type=positive_duration, default=None, metavar="DURATION",
+                         help="repeat on this schedule until interrupted")
+    _add_db(compute)
+    compute.set_defaults(handler=_baseline_compute)
+    show = baseline_sub.add_parser("show", help="show a baseline's least stable tests")
+    show.add_argument("job")
+    show.add_argument("--version", type=int, default=None)
+    show.add_argument("--top", type=int, default=20, help="how many tests to list")
+    _add_db(show)
+    show.set_defaults(handler=_baseline_show)
+
+    demo = subparsers.add_parser("demo", help="load a realistic demo history and payload")
+    demo.add_argument("--seed", type=int, default=2026)
+    demo.add_argument("--base-url", default="http://127.0.0.1:8080")
+    _add_db(demo)
+    demo.set_defaults(handler=_demo)
+

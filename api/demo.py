@@ -1,0 +1,164 @@
+"""A realistic demo history, so that a newcomer sees a working gate at once.
+
+Three jobs of an OpenShift-like nightly stream, each with a few hundred tests: most are stable,
+a tail is flaky, two are very flaky. Fifteen days of nightly payloads with two runs per job
+make the history; the newest payload has ten runs per job, and in one job a previously stable
+test now fails every time: the regression the gate should catch. Baselines are computed from
+the earlier nights, so the verdict endpoint answers at once. Generation is seeded, and
+re-loading on the same day is idempotent (runs are keyed by their ids).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from api.auth import hash_token, new_token
+from api.domain import JobSpec, Payload, RunSpec, RunStatus, Scope, TestResult, TestStatus
+from api.services import baselines
+from api.store import Store
+
+SIGS = ("sig-network", "sig-storage", "sig-node", "sig-apps", "sig-auth", "sig-cli",
+        "sig-api-machinery", "sig-instrumentation", "sig-scheduling", "sig-arch")
+SUBJECTS = ("Services", "Pods", "Deployments", "PersistentVolumes", "NetworkPolicy",
+            "ConfigMap", "Secrets", "DNS", "Ingress", "StatefulSet", "DaemonSet", "Probes")
+BEHAVIOURS = ("should serve a basic endpoint", "should be updated", "should survive a restart",
+              "should be mountable", "should enforce policy", "should resolve names",
+              "should roll out", "should report readiness", "should be deleted gracefully",
+              "should keep data across upgrades")
+RUNS_PER_JOB_NOW = 10
+
+DEMO_JOBS = (
+    ("periodic-ci-openshift-release-master-nightly-4.19-e2e-aws-ovn",
+     {"platform": "aws", "network": "ovn", "arch": "amd64", "release": "4.19"}, 320),
+    ("periodic-ci-openshift-release-master-nightly-4.19-e2e-gcp-ovn-upgrade (from 4.18)",
+     {"platform": "gcp", "network": "ovn", "arch": "amd64", "release": "4.19",
+      "from_release": "4.18"}, 260),
+    ("periodic-ci-openshift-release-master-nightly-4.19-e2e-metal-ipi-ovn-ipv6",
+     {"platform": "metal", "network": "ovn", "arch": "amd64", "release": "4.19",
+      "topology": "ha"}, 200),
+)
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    jobs: tuple[str, ...]
+    runs: int
+    payload: str
+    regressed_job: str
+    regressed_test: str
+    token: str
+
+    def describe(self, *, base_url: str) -> str:
+        from urllib.parse import quote
+
+        first = quote(self.jobs[0], safe="")
+        auth = f"-H 'Authorization: Bearer {self.token}'"
+        return "\n".join([
+            f"demo loaded: {len(self.jobs)} jobs, {self.runs} runs, newest payload "
+            f"{self.payload}",
+            f"  injected regression: {self.regressed_test!r} in {self.regressed_job}",
+            f"  admin token (shown once): {self.token}",
+            "  look at:",
+            f"    curl {auth} {base_url}/payloads/{quote(self.payload)}/verdict",
+            f"    curl {auth} '{base_url}/payloads/{quote(self.payload)}/verdict?format=markdown'",
+            f"    curl {auth} {base_url}/jobs",
+            f"    curl {auth} '{base_url}/jobs/{first}/runs?payload={quote(self.payload)}'",
+            f"    curl {base_url}/healthz",
+            f"    curl {base_url}/openapi.yaml",
+        ])
+
+
+def _test_names(rng: random.Random, count: int) -> list[tuple[str, str]]:
+    names: set[str] = set()
+    while len(names) < count:
+        name = (f"[{rng.choice(SIGS)}] {rng.choice(SUBJECTS)} {rng.choice(BEHAVIOURS)}"
+                f" [{rng.randrange(1, 40):02d}]")
+        if rng.random() < 0.3:
+            name += " [Conformance]"
+        names.add(name)
+    return [("openshift-tests", name) for name in sorted(names)]
+
+
+def _pass_rates(rng: random.Random, count: int) -> list[float]:
+    rates = []
+    for index in range(count):
+        draw = rng.random()
+        if index < 2:
+            rates.append(rng.uniform(0.6, 0.8))  # the two notorious flakes
+        elif draw < 0.85:
+            rates.append(1.0)
+        elif draw < 0.95:
+            rates.append(rng.uniform(0.995, 0.999))
+        else:
+            rates.append(rng.uniform(0.9, 0.99))
+    rng.shuffle(rates)
+    return rates
+
+
+def _run_tests(rng: random.Random, tests: list[tuple[str, str]], rates: list[float],
+               ) -> list[TestResult]:
+    results = []
+    for (suite, name), rate in zip(tests, rates, strict=True):
+        if rng.random() < rate:
+            status, message = TestStatus.PASSED, None
+        elif rng.random() < 0.3:  # a retry inside the run passed
+            status, message = TestStatus.FLAKED, "failed once, passed on retry"
+        else:
+            status, message = TestStatus.FAILED, f"fail [{name[:40]}...]: timed out waiting"
+        results.append(TestResult(name=name, suite=suite, status=status,
+                                  duration_s=round(rng.uniform(0.5, 120), 3), message=message))
+    return results
+
+
+def _status_of(results: list[TestResult]) -> RunStatus:
+    failed = any(result.status is TestStatus.FAILED for result in results)
+    return RunStatus.FAILURE if failed else RunStatus.SUCCESS
+
+
+def load_demo(store: Store, *, seed: int = 2026, days: int = 15,
+              now: datetime | None = None) -> DemoSummary:
+    rng = random.Random(seed)
+    now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
+    first_night = (now - timedelta(days=days)).replace(hour=2)
+    payloads = [
+        (first_night + timedelta(days=day)).strftime("4.19.0-0.nightly-%Y-%m-%d-%H%M%S")
+        for day in range(days + 1)
+    ]
+    newest = payloads[-1]
+    total_runs = 0
+    regressed_job, regressed_test = DEMO_JOBS[0][0], ""
+    for job_index, (job, variant, test_count) in enumerate(DEMO_JOBS):
+        store.put_job(JobSpec(name=job, variant=variant, expected_runs=RUNS_PER_JOB_NOW))
+        tests = _test_names(rng, test_count)
+        rates = _pass_rates(rng, test_count)
+        for day, payload in enumerate(payloads):
+            is_newest = payload == newest
+            runs_tonight = RUNS_PER_JOB_NOW if is_newest else 2
+            night_rates = list(rates)
+            if is_newest and job_index == 0:
+                victim = next(i for i, rate in enumerate(rates) if rate == 1.0)
+                night_rates[victim] = 0.0  # broken outright by this payload
+                regressed_test = tests[victim][1]
+            for attempt in range(runs_tonight):
+                started = first_night + timedelta(days=day, minutes=10 * attempt + job_index)
+                results = _run_tests(rng, tests, night_rates)
+                run_id = f"{started:%Y%m%d%H%M}{job_index}{attempt:02d}"
+                store.put_run(
+                    RunSpec(job=job, run_id=run_id, status=_status_of(results), payload=payload,
+                            started_at=started, finished_at=started + timedelta(hours=2),
+                            url=f"https://prow.example.invalid/view/{run_id}",
+                            variant=dict(variant)),
+                    results,
+                )
+                total_runs += 1
+    store.put_payload(Payload(id=newest, expected={job: RUNS_PER_JOB_NOW
+                                                   for job, _, _ in DEMO_JOBS}))
+    for job, _, _ in DEMO_JOBS:  # history = every earlier night; the newest is being judged
+        baselines.compute(store, job, window_days=days + 1, exclude_payload=newest, now=now)
+    token = new_token()
+    store.add_token(hash_token(token), Scope.ADMIN, "demo")
+    return DemoSummary(jobs=tuple(job for job, _, _ in DEMO_JOBS), runs=total_runs,
+                       payload=newest, regressed_job=regressed_job,
+                       regressed_test=regressed_test, token=token)

@@ -1,0 +1,73 @@
+"""Running the app under gunicorn from the ``serve`` command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+
+class _FlakegateServer(BaseApplication):  # type: ignore[misc]
+    def __init__(self, database: str, options: dict[str, Any]) -> None:
+        self.database = database
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        # Built in each worker after the fork, so no connection is shared across processes.
+        from api import create_app
+
+        return create_app({"DATABASE": self.database})
+
+
+def _child_exit(_server: Any, worker: Any) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def _when_ready(server: Any) -> None:
+    host, port = server.address[0] if server.address else ("?", "?")
+    print(f"flakegate is listening on http://{host}:{port}  "
+          f"(health: /healthz, contract: /openapi.yaml, metrics: /metrics)", flush=True)
+
+
+def _start_recompute(database: str, every: float) -> subprocess.Popen[bytes]:
+    """Baselines are recomputed by a child process, not a thread of the gunicorn master: the
+    master forks workers, and a forked busy thread (or its open database) is a hazard."""
+    return subprocess.Popen([sys.executable, "-m", "client.cli", "baseline", "compute", "--all",
+                             "--every", str(every), "--db", database])
+
+
+def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
+          recompute_every: float | None = None) -> int:
+    # Each worker is a process; Prometheus counters must be pooled through files to be whole.
+    metrics_dir = tempfile.mkdtemp(prefix="flakegate-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "timeout": timeout,
+        "graceful_timeout": 30,
+        "accesslog": "-",
+        "child_exit": _child_exit,
+        "when_ready": _when_ready,
+    }
+    recompute = _start_recompute(database, recompute_every) if recompute_every else None
+    try:
+        _FlakegateServer(database, options).run()
+    finally:
+        if recompute is not None:
+            recompute.terminate()
+            recompute.wait(timeout=30)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+    return 0

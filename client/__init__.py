@@ -1,0 +1,1 @@
+"""flakegate's client library and command line. Depends on ``requests`` only."""

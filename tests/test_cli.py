@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.auth import hash_token
+from api.domain import Scope
+from api.store import open_store
+from client.cli import main
+
+
+def test_db_init_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'sub' / 'x.db'}"
+    assert main(["db", "init", "--db", url]) == 0
+    first = capsys.readouterr().out
+    assert main(["db", "init", "--db", url]) == 0
+    assert capsys.readouterr().out == first
+    assert "schema version" in first
+
+
+def test_token_create_prints_a_token_stored_only_hashed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    assert main(["token", "create", "--scope", "write", "--label", "ci", "--db", url]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("fg_") and len(token) > 40
+    store = open_store(url)
+    try:
+        assert store.find_token(hash_token(token)) is Scope.WRITE
+        assert store.find_token(token) is None
+    finally:
+        store.close()
+
+
+def test_usage_errors_exit_2_and_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["no-such-command"]) == 2
+    assert main(["token", "create", "--scope", "root"]) == 2
+    assert main(["--help"]) == 0
+    assert "serve" in capsys.readouterr().out
+
+
+def test_demo_loads_a_history_whose_regression_the_verdict_catches(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from api.services import verdicts
+
+    url = f"sqlite://{tmp_path / 'demo.db'}"
+    assert main(["demo", "--db", url]) == 0
+    printed = capsys.readouterr().out
+    token = next(word for word in printed.split() if word.startswith("fg_"))
+    assert "/verdict" in printed
+    store = open_store(url)
+    try:
+        assert store.find_token(hash_token(token)) is Scope.ADMIN
+        payload = next(line.split()[-1] for line in printed.splitlines()
+                       if "newest payload" in line)
+        verdict = verdicts.judge_payload(store, payload, cache=None)
+        assert verdict.verdict == "fail"
+        failing = [job for job in verdict.jobs if job.verdict == "fail"]
+        assert len(failing) == 1
+        regressed = next(line for line in printed.splitlines() if "injected regression" in line)
+        assert [r.test for r in failing[0].regressions] == [regressed.split("'")[1]]
+        assert all(job.baseline is not None for job in verdict.jobs)
+    finally:
+        store.close()
+
+
+def test_baseline_compute_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"sqlite://{tmp_path / 'demo.db'}"
+    main(["demo", "--db", url])
+    capsys.readouterr()
+    job = "periodic-ci-openshift-release-master-nightly-4.19-e2e-aws-ovn"
+    assert main(["baseline", "compute", job, "--db", url, "--max-runs", "10"]) == 0
+    assert "baseline v2 from 10 runs" in capsys.readouterr().out
+    assert main(["baseline", "show", job, "--db", url, "--top", "3"]) == 0
+    shown = capsys.readouterr().out
+    assert "baseline v2" in shown and len(shown.strip().splitlines()) == 5
+    assert main(["baseline", "show", "nope", "--db", url]) == 2
+    assert main(["baseline", "compute", "--db", url]) == 2, "a job or --all is required"
+    assert main(["baseline", "compute", "--all", "--db", url]) == 0
+    assert capsys.readouterr().out.count("baseline v") == 3
+
+
+@pytest.mark.slow
+def test_serve_recomputes_baselines_on_a_schedule(tmp_path: Path) -> None:
+    import time
+
+    from api.domain import RunSpec, RunStatus
+    from tests.live_server import LiveServer
+
+    url = f"sqlite://{tmp_path / 'sched.db'}"
+    main(["db", "init", "--db", url])
+    store = open_store(url)
+    store.put_run(RunSpec(job="j", run_id="1", status=RunStatus.SUCCESS), [])
+    server = LiveServer(url, "fg_admin", workers=1, extra_args=["--recompute-every", "1s"])
+    server.start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            version = store.get_baseline("j")
+            if version is not None and version.version >= 2:
+                break
+            time.sleep(0.2)
+        else:
+            pytest.fail(f"no recomputed baseline within 30 s:\n{server.log()}")
+    finally:
+        server.stop()
+        store.close()
