@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from flask import current_app, request
@@ -25,7 +26,22 @@ def json_body() -> dict[str, Any]:
         raise ApiError(400, f"the body is not valid JSON: {err}", code="invalid_json") from None
     if not isinstance(body, dict):
         raise ApiError(400, "the body must be a JSON object", code="invalid_json")
+    if LONE_SURROGATE_ESCAPE.search(raw):
+        _refuse_lone_surrogates(body)
     return body
+
+
+# A \uD800-\uDFFF escape: the only way JSON text can carry a lone surrogate, which no UTF-8
+# store can hold. Checked only when such an escape occurs, so ordinary bodies pay nothing.
+LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _refuse_lone_surrogates(body: dict[str, Any]) -> None:
+    try:
+        json.dumps(body, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ApiError(400, "the body contains a lone UTF-16 surrogate escape, which is not "
+                            "text (RFC 8259, section 8.2)", code="invalid_json") from None
 
 
 def load_body(schema: Schema) -> dict[str, Any]:

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import NAME_MAX, PageQuery, name_field
+from api.schemas.common import (
+    NAME_MAX,
+    NAME_PATTERN,
+    NAME_RULE,
+    PageQuery,
+    name_field,
+)
 
 
 class BaselineComputeSchema(Schema):
@@ -18,7 +24,8 @@ class BaselineQuery(PageQuery):
 
 
 class TestKeySchema(Schema):
-    suite = fields.String(load_default="", validate=validate.Length(max=NAME_MAX))
+    suite = fields.String(load_default="", validate=[
+        validate.Length(max=NAME_MAX), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])
     name = name_field(required=True)
 
 

@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
 NAME_MAX = 512
-
-
-def _printable(value: str) -> None:
-    if not value.isprintable():
-        raise ValidationError("must be printable text (no control characters)")
+# Printable text: no C0/C1 control characters, and no lone surrogates (which JSON can carry
+# but UTF-8, and so the store, cannot). openapi.yaml states the same pattern.
+NAME_PATTERN = re.compile("^[^\x00-\x1f\x7f-\x9f\ud800-\udfff]*$")
+NAME_RULE = "must be printable text (no control characters or lone surrogates)"
 
 
 def name_field(**kwargs: Any) -> fields.String:
     """A job, run, payload or test name: 1 to 512 printable characters."""
     return fields.String(
-        validate=[validate.Length(min=1, max=NAME_MAX), _printable], **kwargs
+        validate=[validate.Length(min=1, max=NAME_MAX),
+                  validate.Regexp(NAME_PATTERN, error=NAME_RULE)],
+        **kwargs,
     )
 
 
@@ -41,8 +43,8 @@ def check_path_names(**names: str) -> None:
     for field, value in names.items():
         if not 1 <= len(value) <= NAME_MAX:
             problems[field] = [f"must be 1 to {NAME_MAX} characters"]
-        elif not value.isprintable():
-            problems[field] = ["must be printable text (no control characters)"]
+        elif not NAME_PATTERN.match(value):
+            problems[field] = [NAME_RULE]
     if problems:
         raise ValidationError(problems)
 

@@ -3,7 +3,15 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.domain import RunStatus, TestStatus
-from api.schemas.common import NAME_MAX, PageQuery, name_field, string_map, timestamp_field
+from api.schemas.common import (
+    NAME_MAX,
+    NAME_PATTERN,
+    NAME_RULE,
+    PageQuery,
+    name_field,
+    string_map,
+    timestamp_field,
+)
 
 RUN_STATUSES = tuple(status.value for status in RunStatus)
 TEST_STATUSES = tuple(status.wire for status in TestStatus)
@@ -11,10 +19,12 @@ TEST_STATUSES = tuple(status.wire for status in TestStatus)
 
 class TestResultSchema(Schema):
     name = name_field(required=True)
-    suite = fields.String(load_default="", validate=validate.Length(max=NAME_MAX))
+    suite = fields.String(load_default="", validate=[
+        validate.Length(max=NAME_MAX), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])
     status = fields.String(required=True, validate=validate.OneOf(TEST_STATUSES))
+    # A billion seconds is 31 years: anything longer is a unit mistake, not a test duration.
     duration_s = fields.Float(load_default=None, allow_none=True, allow_nan=False,
-                              validate=validate.Range(min=0))
+                              validate=validate.Range(min=0, max=1e9))
     # Longer messages are accepted and truncated (head and tail kept), not refused.
     message = fields.String(load_default=None, allow_none=True)
 

@@ -49,6 +49,8 @@ class JobSettings:
             if key not in raw:
                 return
             value = raw[key]
+            if integer and isinstance(value, float) and value.is_integer():
+                value = int(value)  # JSON has one number type: 200.0 is the integer 200
             kind_ok = isinstance(value, int) if integer else isinstance(value, int | float)
             if isinstance(value, bool) or not kind_ok or not low <= value <= high:
                 kind = "an integer" if integer else "a number"

@@ -54,9 +54,10 @@ def duration_ms(seconds: float | None) -> int | None:
         return None
     if isinstance(seconds, bool) or not isinstance(seconds, int | float):
         raise TypeError(f"duration_s must be a number, not {type(seconds).__name__}")
-    if not math.isfinite(seconds):
+    scaled = seconds * 1000  # may overflow to inf even when seconds is finite
+    if not math.isfinite(scaled):
         return None
-    ms = round(seconds * 1000)
+    ms = round(scaled)
     return ms if -_INT64 < ms < _INT64 else None
 
 

@@ -125,3 +125,14 @@ def test_non_json_and_malformed_json_bodies(api: ApiClient) -> None:
     assert malformed.json["error"]["code"] == "invalid_json"
     not_object = api.put(f"{JOB}/runs/1", json=[1, 2])
     assert not_object.status_code == 400
+
+
+def test_lone_surrogates_anywhere_in_a_body_are_malformed_json_not_a_crash(
+        api: ApiClient) -> None:
+    body = '{"status": "success", "metadata": {"k": "\\udc80"}}'
+    response = api.put(f"{JOB}/runs/1", data=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert "surrogate" in response.json["error"]["message"]
+    paired = '{"status": "success", "metadata": {"k": "\\ud83d\\ude00"}}'  # a valid pair: 😀
+    ok = api.put(f"{JOB}/runs/1", data=paired, headers={"Content-Type": "application/json"})
+    assert ok.status_code == 201 and ok.json["metadata"] == {"k": "😀"}
