@@ -1,0 +1,298 @@
+"""Client subcommands of ``flakegate``: upload, run start|finish, verdict, jobs, runs.
+
+Exit codes (the numbers live in :mod:`client.cli`): 0 success or a passing verdict,
+1 regression, 2 usage, transport or API error, 3 verdict still pending at the timeout.
+With ``--fail-open`` an unreachable or failing server is a warning and exit 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, datetime
+
+from client import errors
+from client.ci_env import detect
+from client.cli_support import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PENDING,
+    EXIT_REGRESSION,
+    RunFields,
+    add_connection_flags,
+    add_run_flags,
+    guarded,
+    make_client,
+    output_format,
+    print_json,
+    record_run,
+    resolve_run_fields,
+    save_run,
+)
+from client.durations import format_duration, parse_duration
+from client.models import FINAL_RUN_STATUSES, Run, Verdict
+from client.render import render_json, render_markdown, render_text
+from client.upload import DEFAULT_BATCH_BYTES, split_patterns
+
+_SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20,
+               "mib": 1 << 20}
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _size(text: str) -> int:
+    value = text.strip().lower()
+    digits = value.rstrip("abikm")
+    unit = value[len(digits):]
+    if not digits.isdigit() or unit not in _SIZE_UNITS or int(digits) < 1:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (use e.g. 8MiB, 512k, 1000000)")
+    return int(digits) * _SIZE_UNITS[unit]
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+class _Progress:
+    """A single self-rewriting status line on a terminal; silent when stderr is not one, so
+    CI logs and pipes stay clean."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.shown = False
+
+    def __call__(self, files: int, sent: int) -> None:
+        if self.enabled:
+            sys.stderr.write(f"\rflakegate: uploaded {files} files, {_mib(sent)}")
+            sys.stderr.flush()
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+# -- upload -------------------------------------------------------------------------------------
+
+
+def _upload(args: argparse.Namespace) -> int:
+    fields = resolve_run_fields(args)
+    patterns = split_patterns([*args.patterns, *args.junit])
+    with make_client(args) as client:
+        progress = _Progress()
+        recorded = record_run(client, fields, patterns, args.status,
+                              max_bytes=args.batch_bytes, on_progress=progress)
+        progress.done()
+    run, result = recorded.run, recorded.upload
+    if output_format(args) == "json":
+        print_json({"job": fields.job, "run_id": fields.run_id, "payload": run.payload,
+                    "status": run.status, "files": len(result.files), "added": result.added,
+                    "already_present": result.already_present, "tests": result.tests,
+                    "requests": result.requests, "bytes_sent": result.bytes_sent,
+                    "unmatched": recorded.unmatched})
+    else:
+        print(f"run {fields.run_id!r} of job {fields.job!r} ({run.status}, payload "
+              f"{run.payload or '-'}): {len(result.files)} files ({result.added} new, "
+              f"{result.already_present} already there), {result.tests} tests, "
+              f"{result.requests} requests, {_mib(result.bytes_sent)} sent")
+    if not result.files and not args.allow_no_files:
+        print("flakegate: error: no JUnit file matched (the run was recorded); pass "
+              "--allow-no-files if that is expected", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+# -- run start / finish ---------------------------------------------------------------------------
+
+
+def _print_run(args: argparse.Namespace, run: Run) -> None:
+    if output_format(args) == "json":
+        print_json(run)
+    else:
+        print(f"run {run.run_id!r} of job {run.job!r}: {run.status}, payload "
+              f"{run.payload or '-'}, {run.counts.total} tests")
+
+
+def _run_start(args: argparse.Namespace) -> int:
+    fields = resolve_run_fields(args)
+    if fields.started_at is None:
+        fields = RunFields(**{**vars(fields), "started_at": datetime.now(UTC)})
+    with make_client(args) as client:
+        _print_run(args, save_run(client, fields, "pending"))
+    return EXIT_OK
+
+
+def _run_finish(args: argparse.Namespace) -> int:
+    fields = resolve_run_fields(args)
+    with make_client(args) as client:
+        _print_run(args, save_run(client, fields, args.status))
+    return EXIT_OK
+
+
+# -- verdict ------------------------------------------------------------------------------------
+
+
+def _show_verdict(args: argparse.Namespace, verdict: Verdict) -> None:
+    if args.format == "json":
+        sys.stdout.write(render_json(verdict))
+    elif args.format == "markdown":
+        sys.stdout.write(render_markdown(verdict))
+    else:
+        sys.stdout.write(render_text(verdict))
+
+
+def _verdict(args: argparse.Namespace) -> int:
+    payload = args.payload or detect(os.environ).payload
+    if not payload:
+        raise errors.InputError("give the payload id (no CI system detected that provides it)")
+    with make_client(args) as client:
+        if not args.wait:
+            verdict = client.get_verdict(payload, policy=args.policy)
+        else:
+            seen: list[str] = []
+
+            def report(latest: Verdict | None, waited: float) -> None:
+                # One line per change of state, not per poll: a 2-hour wait stays readable.
+                state = "unknown payload" if latest is None else _pending_state(latest)
+                if not seen or seen[-1] != state:
+                    seen.append(state)
+                    print(f"flakegate: {payload}: {state} after {format_duration(waited)}",
+                          file=sys.stderr)
+
+            try:
+                verdict = client.wait_for_verdict(payload, args.timeout, args.poll,
+                                                  policy=args.policy, on_poll=report)
+            except errors.VerdictPending as pending:
+                if pending.verdict is not None:
+                    _show_verdict(args, pending.verdict)
+                print(f"flakegate: {pending}", file=sys.stderr)
+                return EXIT_PENDING
+    _show_verdict(args, verdict)
+    return {"pass": EXIT_OK, "fail": EXIT_REGRESSION}.get(verdict.verdict, EXIT_PENDING)
+
+
+def _pending_state(verdict: Verdict) -> str:
+    waiting = [f"{job.job} {job.runs.finished}/{job.runs.expected or '?'}"
+               for job in verdict.jobs if job.verdict == "pending"]
+    return "pending (" + (", ".join(waiting) or "no runs yet") + ")"
+
+
+# -- jobs / runs ----------------------------------------------------------------------------------
+
+
+def _jobs(args: argparse.Namespace) -> int:
+    as_json = output_format(args) == "json"
+    with make_client(args) as client:
+        for count, job in enumerate(client.list_jobs(), start=1):
+            if as_json:
+                print_json(job)
+            else:
+                variant = ",".join(f"{k}={v}" for k, v in sorted(job.variant.items()))
+                print(f"{job.name}\t{job.policy or '-'}\t{job.expected_runs or '-'}\t"
+                      f"{variant or '-'}")
+            if args.limit and count >= args.limit:
+                break
+    return EXIT_OK
+
+
+def _runs(args: argparse.Namespace) -> int:
+    as_json = output_format(args) == "json"
+    with make_client(args) as client:
+        runs = client.list_runs(args.job, payload=args.payload, status=args.status)
+        for count, run in enumerate(runs, start=1):
+            if as_json:
+                print_json(run)
+            else:
+                started = run.started_at.isoformat() if run.started_at else "-"
+                print(f"{run.run_id}\t{run.status}\t{run.payload or '-'}\t{started}\t"
+                      f"{run.counts.total} tests, {run.counts.failed + run.counts.errors} "
+                      f"failed\t{run.url or '-'}")
+            if args.limit and count >= args.limit:
+                break
+    return EXIT_OK
+
+
+# -- registration -------------------------------------------------------------------------------
+
+
+def _format_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--format", choices=("auto", "text", "json"), default="auto",
+                        help="auto: text on a terminal, JSON (one object per line) otherwise")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    upload = subparsers.add_parser(
+        "upload", help="record a run and attach its JUnit files",
+        description="PUT the run, then POST the JUnit files matching the patterns "
+                    "(gzip-compressed, several per request, requests under --batch-bytes).")
+    upload.add_argument("patterns", nargs="*", metavar="GLOB",
+                        help="JUnit files: globs (** recurses), files or folders (every *.xml "
+                             "below); also newline-separated")
+    upload.add_argument("--junit", action="append", default=[], metavar="GLOB",
+                        help="another pattern (repeatable)")
+    upload.add_argument("--status", choices=(*FINAL_RUN_STATUSES, "pending"),
+                        help="the run's status, set once every file is attached (default: "
+                             "keep the stored status; pending for a new run)")
+    upload.add_argument("--batch-bytes", type=_size, default=DEFAULT_BATCH_BYTES,
+                        metavar="SIZE", help="compressed bytes per request (default 8MiB)")
+    upload.add_argument("--allow-no-files", action="store_true",
+                        help="exit 0 when no file matched (the run is recorded either way)")
+    add_run_flags(upload)
+    _format_flag(upload)
+    add_connection_flags(upload)
+    upload.set_defaults(handler=guarded(_upload))
+
+    run = subparsers.add_parser("run", help="mark a run started or finished")
+    run_sub = run.add_subparsers(dest="run_command", metavar="ACTION")
+    run_sub.required = True
+    start = run_sub.add_parser("start", help="PUT the run with status pending")
+    add_run_flags(start)
+    _format_flag(start)
+    add_connection_flags(start)
+    start.set_defaults(handler=guarded(_run_start))
+    finish = run_sub.add_parser("finish", help="PUT the run with its final status")
+    finish.add_argument("--status", choices=FINAL_RUN_STATUSES, required=True)
+    add_run_flags(finish)
+    _format_flag(finish)
+    add_connection_flags(finish)
+    finish.set_defaults(handler=guarded(_run_finish))
+
+    verdict = subparsers.add_parser(
+        "verdict", help="judge a payload: exit 0 pass, 1 regression, 3 pending",
+        description="Print the payload's verdict. Exit 0 pass, 1 regression (fail), "
+                    "2 error, 3 still pending (at the --timeout with --wait).")
+    verdict.add_argument("payload", nargs="?", metavar="PAYLOAD",
+                         help="payload id (default: the commit under test, from the CI "
+                              "environment)")
+    verdict.add_argument("--wait", action="store_true",
+                         help="poll until the verdict is pass or fail")
+    verdict.add_argument("--timeout", type=_duration, default=parse_duration("2h"),
+                         metavar="DURATION", help="with --wait: give up after (default 2h)")
+    verdict.add_argument("--poll", type=_duration, default=30.0, metavar="DURATION",
+                         help="with --wait: time between looks (default 30s)")
+    verdict.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    verdict.add_argument("--policy", choices=("bayes", "aggregator", "stddev"),
+                         help="judge with this policy instead of each job's own")
+    add_connection_flags(verdict)
+    verdict.set_defaults(handler=guarded(_verdict))
+
+    jobs = subparsers.add_parser("jobs", help="list jobs")
+    jobs.add_argument("--limit", type=int, default=0, help="print at most this many")
+    _format_flag(jobs)
+    add_connection_flags(jobs)
+    jobs.set_defaults(handler=guarded(_jobs))
+
+    runs = subparsers.add_parser("runs", help="list a job's runs, newest first")
+    runs.add_argument("job", metavar="JOB")
+    runs.add_argument("--payload", help="only runs of this payload")
+    runs.add_argument("--status", choices=(*FINAL_RUN_STATUSES, "pending"))
+    runs.add_argument("--limit", type=int, default=0, help="print at most this many")
+    _format_flag(runs)
+    add_connection_flags(runs)
+    runs.set_defaults(handler=guarded(_runs))
