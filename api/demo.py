@@ -1,10 +1,10 @@
 """A realistic demo history, so that a newcomer sees a working gate at once.
 
 Three jobs of an OpenShift-like nightly stream, each with a few hundred tests: most are stable,
-a tail is flaky, two are very flaky. Fifteen days of nightly payloads with two runs per job
-make the history; the newest payload has ten runs per job, and in one job a previously stable
-test now fails every time: the regression the gate should catch. Baselines are computed from
-the earlier nights, so the verdict endpoint answers at once. Generation is seeded, and
+a tail is flaky, two are very flaky. Twenty nights of payloads with three runs per job make
+the history (60 runs); the newest payload has ten runs per job, and in one job a previously
+stable test now fails every time: the regression the gate should catch. Baselines are computed
+from the earlier nights, so the verdict endpoint answers at once. Generation is seeded, and
 re-loading on the same day is idempotent (runs are keyed by their ids).
 """
 
@@ -103,7 +103,7 @@ def _run_tests(rng: random.Random, tests: list[tuple[str, str]], rates: list[flo
     for (suite, name), rate in zip(tests, rates, strict=True):
         if rng.random() < rate:
             status, message = TestStatus.PASSED, None
-        elif rng.random() < 0.3:  # a retry inside the run passed
+        elif rate > 0 and rng.random() < 0.3:  # a retry passed (a broken test never does)
             status, message = TestStatus.FLAKED, "failed once, passed on retry"
         else:
             status, message = TestStatus.FAILED, f"fail [{name[:40]}...]: timed out waiting"
@@ -117,7 +117,10 @@ def _status_of(results: list[TestResult]) -> RunStatus:
     return RunStatus.FAILURE if failed else RunStatus.SUCCESS
 
 
-def load_demo(store: Store, *, seed: int = 2026, days: int = 15,
+HISTORY_RUNS_PER_NIGHT = 3
+
+
+def load_demo(store: Store, *, seed: int = 2026, days: int = 20,
               now: datetime | None = None) -> DemoSummary:
     rng = random.Random(seed)
     now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
@@ -135,7 +138,7 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 15,
         rates = _pass_rates(rng, test_count)
         for day, payload in enumerate(payloads):
             is_newest = payload == newest
-            runs_tonight = RUNS_PER_JOB_NOW if is_newest else 2
+            runs_tonight = RUNS_PER_JOB_NOW if is_newest else HISTORY_RUNS_PER_NIGHT
             night_rates = list(rates)
             if is_newest and job_index == 0:
                 victim = next(i for i, rate in enumerate(rates) if rate == 1.0)
