@@ -54,6 +54,7 @@ from api.stats.types import (
     TestTally,
     Verdict,
     prepare_evidence,
+    record_finding,
 )
 
 NAME = "aggregator"
@@ -223,17 +224,7 @@ def evaluate(
             reason = f"{counted}: historical pass rate {int(pct[i])}%, required passes {need}"
             if need < strict[i]:
                 reason += f" (strict {int(strict[i])}, pity factor)"
-        if ev.informing[i]:
-            notes.append(
-                Note(
-                    ev.names[i],
-                    ev.suites[i],
-                    NoteKind.INFORMING,
-                    f"informing test would have failed: {reason}",
-                )
-            )
-            continue
-        regressions.append(
+        record_finding(
             Regression(
                 test=ev.names[i],
                 suite=ev.suites[i],
@@ -243,7 +234,10 @@ def evaluate(
                 allowed_failures=n_try - need if need else 0,
                 p_value=float(p_value),
                 reason=reason,
-            )
+            ),
+            bool(ev.informing[i]),
+            regressions,
+            notes,
         )
     return PolicyResult(
         policy=NAME,

@@ -37,6 +37,7 @@ from api.stats.types import (
     TestTally,
     Verdict,
     prepare_evidence,
+    record_finding,
 )
 
 NAME = "stddev"
@@ -104,17 +105,7 @@ def evaluate(
             f"failed {fails} of {runs} runs; pass rate {p_safe[i]:.1%}: allowed "
             f"{runs}*(1-p) + {z:g}*sqrt({runs}*p*(1-p)) = {bound[i]:.2f} failures"
         )
-        if not blocking[i]:
-            notes.append(
-                Note(
-                    ev.names[i],
-                    ev.suites[i],
-                    NoteKind.INFORMING,
-                    f"informing test would have failed: {reason}",
-                )
-            )
-            continue
-        regressions.append(
+        record_finding(
             Regression(
                 test=ev.names[i],
                 suite=ev.suites[i],
@@ -124,7 +115,10 @@ def evaluate(
                 allowed_failures=int(np.floor(bound[i] + 1e-9)),
                 p_value=float(p_value),
                 reason=reason,
-            )
+            ),
+            not blocking[i],
+            regressions,
+            notes,
         )
     return PolicyResult(
         policy=NAME,

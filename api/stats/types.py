@@ -256,6 +256,17 @@ class PolicyResult:
         return dict(Counter(note.kind.value for note in self.notes))
 
 
+def record_finding(
+    regression: Regression, informing: bool, regressions: list[Regression], notes: list[Note]
+) -> None:
+    """File a would-be regression: an informing test's becomes a note, since it never blocks."""
+    if informing:
+        notes.append(Note(regression.test, regression.suite, NoteKind.INFORMING,
+                          f"informing test would have failed: {regression.reason}"))
+    else:
+        regressions.append(regression)
+
+
 def informing_predicate(informing: Informing | None) -> Callable[[str, str], bool]:
     """Normalise the ``informing`` argument of the policies into a ``(suite, name)`` predicate."""
     if informing is None:

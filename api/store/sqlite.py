@@ -92,6 +92,16 @@ def _unavailable_on_lock(path: str) -> Iterator[None]:
         raise
 
 
+def _outcome(tx: _Tx, before: object | None, after: object) -> WriteOutcome:
+    """Compare a row before and after an upsert; an unchanged write is rolled back."""
+    if before is None:
+        return WriteOutcome.CREATED
+    if before == after:
+        tx.commit = False
+        return WriteOutcome.UNCHANGED
+    return WriteOutcome.UPDATED
+
+
 class _Tx:
     __slots__ = ("commit", "conn")
 
@@ -214,12 +224,7 @@ class SqliteStore(SqliteHistory, Store):
             )
             after = job_row(tx.conn, spec.name)
             assert after is not None
-            if before is None:
-                return job_of(after), WriteOutcome.CREATED
-            if after == before:
-                tx.commit = False
-                return job_of(after), WriteOutcome.UNCHANGED
-            return job_of(after), WriteOutcome.UPDATED
+            return job_of(after), _outcome(tx, before, after)
 
     def get_job(self, name: str) -> Job | None:
         row = job_row(self._conn, name)
@@ -433,12 +438,7 @@ class SqliteStore(SqliteHistory, Store):
             )
             after = payload_row(tx.conn, payload.id)
             assert after is not None
-            if before is None:
-                return payload_of(after), WriteOutcome.CREATED
-            if before == after:
-                tx.commit = False
-                return payload_of(after), WriteOutcome.UNCHANGED
-            return payload_of(after), WriteOutcome.UPDATED
+            return payload_of(after), _outcome(tx, before, after)
 
     def get_payload(self, payload_id: str) -> Payload | None:
         row = payload_row(self._conn, payload_id)
