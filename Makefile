@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= sqlite://$(CURDIR)/var/flakegate.db
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench bench-verdict bench-decisions system-deps clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,12 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py
+
+bench-verdict: $(STAMP)
+	$(BIN)/python bench/verdict.py
+
+bench-decisions: $(STAMP)
+	$(BIN)/python bench/decision_quality.py --jobs 5 --good 100 --regressed 40 --workers 2
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -11,6 +11,10 @@ from marshmallow import Schema, ValidationError
 
 from api.errors import ApiError
 
+# A \uD800-\uDFFF escape: the only way JSON text can carry a lone surrogate, which no UTF-8
+# store can hold. Checked only when such an escape occurs, so ordinary bodies pay nothing.
+LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
 
 def json_body() -> dict[str, Any]:
     """The request's JSON object; an empty body is ``{}`` so ``PUT`` with no fields works."""
@@ -29,11 +33,6 @@ def json_body() -> dict[str, Any]:
     if LONE_SURROGATE_ESCAPE.search(raw):
         _refuse_lone_surrogates(body)
     return body
-
-
-# A \uD800-\uDFFF escape: the only way JSON text can carry a lone surrogate, which no UTF-8
-# store can hold. Checked only when such an escape occurs, so ordinary bodies pay nothing.
-LONE_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _refuse_lone_surrogates(body: dict[str, Any]) -> None:
