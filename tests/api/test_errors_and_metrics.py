@@ -42,7 +42,9 @@ def test_gzip_bomb_is_bounded_by_the_decompressed_size(database_url: str) -> Non
 def test_metrics_count_requests_and_ingested_results(api: ApiClient) -> None:
     api.put("/jobs/m/runs/1", json={"status": "success", "tests": [
         {"name": "a", "status": "passed"}, {"name": "b", "status": "failed"}]})
-    text = api.get("/metrics").data.decode()
+    response = api.get("/metrics")
+    assert response.headers["Content-Type"].count("charset") == 1
+    text = response.data.decode()
     assert "flakegate_ingested_test_results_total" in text
     assert 'route="/jobs/<seg:job>/runs/<seg:run_id>"' in text
     assert "flakegate_http_request_duration_seconds_bucket" in text
