@@ -27,6 +27,8 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   and ``payload_evidence`` never count ``pending``, ``error`` or ``aborted`` runs. In a tally a
   result counts once under ``passes`` (passed), ``failures`` (failed or error), ``flakes``
   (flaked) or ``skips`` (skipped).
+* **Crawl ledger.** ``put_crawl_records`` upserts by ``(source, build)``; reads return what was
+  last put. Pull ingestion keeps its incremental state here, not in files.
 * **Baselines** are versioned per job from 1 upwards; ``put_baseline`` assigns the next version
   atomically and a stored version never changes. The audit log is append-only.
 """
@@ -34,6 +36,7 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -142,6 +145,27 @@ class AuditEntry:
     tests: tuple[TestKey, ...]
     version: int | None
     at: datetime
+
+
+class CrawlState(enum.StrEnum):
+    DONE = "done"  # ingested; never fetched again
+    UNFINISHED = "unfinished"  # seen without a finish: re-polled until it finishes or ages out
+    FAILED = "failed"  # could not be ingested (reason kept); retried up to a limit
+
+
+@dataclass(frozen=True, slots=True)
+class CrawlRecord:
+    """What a pull crawler knows of one build of one source (e.g. a bucket prefix)."""
+
+    source: str
+    build: str  # the build's location, e.g. gs://bucket/logs/job/1234
+    state: CrawlState
+    attempts: int = 0
+    reason: str | None = None
+    job: str | None = None
+    run_id: str | None = None
+    first_seen: datetime | None = None  # set by the store on first put when None
+    updated_at: datetime | None = None  # set by the store on every put
 
 
 @dataclass(frozen=True, slots=True)
@@ -289,3 +313,19 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         """A page of :class:`AuditEntry`, newest first."""
+
+    # -- crawl ledger --------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
+        """Upsert records by ``(source, build)`` in one transaction; ``first_seen`` is kept
+        from the first put, ``updated_at`` is set to now."""
+
+    @abc.abstractmethod
+    def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
+        """The known records among ``builds`` of ``source``, by build."""
+
+    @abc.abstractmethod
+    def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
+                           cursor: str | None = None) -> Page:
+        """A page of :class:`CrawlRecord` of ``source``, ordered by build."""

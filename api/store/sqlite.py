@@ -56,6 +56,7 @@ from api.store.sqlite_codec import (
     now_us,
     to_us,
 )
+from api.store.sqlite_crawl import SqliteCrawl
 from api.store.sqlite_history import SqliteHistory
 from api.store.sqlite_results import forget_tests, insert_results, merge_results, test_ids
 from api.store.sqlite_rows import (
@@ -110,7 +111,7 @@ class _Tx:
         self.commit = True
 
 
-class SqliteStore(SqliteHistory, Store):
+class SqliteStore(SqliteHistory, SqliteCrawl, Store):
     """A :class:`Store` on one SQLite file; one object per thread (sqlite3 enforces it)."""
 
     def __init__(
