@@ -161,6 +161,23 @@ def _add_db(parser: argparse.ArgumentParser) -> None:
                              "(default: $FLAKEGATE_DATABASE)")
 
 
+# Pull ingestion and warehouse export bring their own subcommands.
+PLUGGED_COMMANDS = ("api.crawl.commands", "api.export.commands")
+
+
+def _register_plugged(subparsers: argparse._SubParsersAction) -> None:
+    import importlib
+
+    for name in PLUGGED_COMMANDS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as err:
+            if err.name is not None and name.startswith(err.name):
+                continue  # that feature is not part of this installation
+            raise
+        module.register(subparsers)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     serve = subparsers.add_parser("serve", help="run the API under gunicorn")
     serve.add_argument("--host", default="127.0.0.1")
@@ -214,4 +231,4 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     demo.add_argument("--base-url", default="http://127.0.0.1:8080")
     _add_db(demo)
     demo.set_defaults(handler=_demo)
-
+    _register_plugged(subparsers)
