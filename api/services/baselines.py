@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from marshmallow import ValidationError
+
 from api.domain import Page
 from api.services.catalog import decode_offset, encode_offset, get_job
 from api.services.job_settings import JobSettings
@@ -20,7 +22,7 @@ from api.store import AuditEntry, BaselineVersion, HistoryWindow, NotFound, Stor
 def compute(store: Store, job: str, *, window_days: int | None = None,
             max_runs: int | None = None, exclude_payload: str | None = None,
             unlatch: Iterable[TestKey] = (), note: str | None = None,
-            now: datetime | None = None) -> BaselineVersion:
+            audit: AuditEntry | None = None, now: datetime | None = None) -> BaselineVersion:
     """Compute and store the next baseline version of ``job``; arguments override settings."""
     settings = JobSettings.of(get_job(store, job))
     window_days = settings.window_days if window_days is None else window_days
@@ -45,6 +47,7 @@ def compute(store: Store, job: str, *, window_days: int | None = None,
         prior=computed.prior,
         tests=computed.tests,
         note=note,
+        audit=audit,
     )
 
 
@@ -62,17 +65,13 @@ def loosen(store: Store, job: str, tests: Iterable[TestKey], *, reason: str, act
     unknown = [f"{suite}::{name}" if suite else name for suite, name in keys if (suite, name)
                not in known]
     if unknown:
-        from marshmallow import ValidationError
-
         raise ValidationError({"tests": [f"not in baseline version {current.version}: "
                                          + ", ".join(unknown[:20])]})
-    version = compute(store, job, window_days=current.window_days, max_runs=current.max_runs,
-                      exclude_payload=current.exclude_payload, unlatch=keys,
-                      note=f"loosened {len(keys)} test(s): {reason}", now=now)
-    store.add_audit(AuditEntry(job=job, action="loosen", actor=actor, reason=reason,
-                               tests=keys, version=version.version,
-                               at=now or datetime.now(UTC)))
-    return version
+    entry = AuditEntry(job=job, action="loosen", actor=actor, reason=reason, tests=keys,
+                       version=None, at=now or datetime.now(UTC))
+    return compute(store, job, window_days=current.window_days, max_runs=current.max_runs,
+                   exclude_payload=current.exclude_payload, unlatch=keys,
+                   note=f"loosened {len(keys)} test(s): {reason}", audit=entry, now=now)
 
 
 def recompute_all(store: Store, *, now: datetime | None = None) -> list[BaselineVersion]:

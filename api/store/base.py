@@ -291,8 +291,13 @@ class Store(abc.ABC):
         prior: Prior,
         tests: Sequence[TestBaseline],
         note: str | None = None,
+        audit: AuditEntry | None = None,
     ) -> BaselineVersion:
-        """Store the next baseline version of an existing job; raises :class:`NotFound`."""
+        """Store the next baseline version of an existing job; raises :class:`NotFound`.
+
+        ``audit``, if given, is appended to the job's audit log in the same transaction, with
+        its ``version`` set to the new version: a loosening is never stored unaudited.
+        """
 
     @abc.abstractmethod
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:

@@ -10,6 +10,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 
 import numpy as np
 
@@ -62,6 +63,15 @@ def _version_of(job: str, row: tuple[object, ...]) -> BaselineVersion:
         max_runs=int(max_runs), exclude_payload=exclude_payload,  # type: ignore[arg-type]
         latch=bool(latch), prior=Prior.from_dict(json.loads(prior)),  # type: ignore[arg-type]
         note=note,  # type: ignore[arg-type]
+    )
+
+
+def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> None:
+    conn.execute(
+        "INSERT INTO audit (job_id, at, action, actor, reason, tests, version)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (job_id, to_us(entry.at), entry.action, entry.actor, entry.reason,
+         json.dumps([list(key) for key in entry.tests], ensure_ascii=False), entry.version),
     )
 
 
@@ -160,7 +170,8 @@ class SqliteHistory:
 
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
-                     tests: Sequence[TestBaseline], note: str | None = None) -> BaselineVersion:
+                     tests: Sequence[TestBaseline], note: str | None = None,
+                     audit: AuditEntry | None = None) -> BaselineVersion:
         from api.store.sqlite_codec import now_us
 
         with self._write() as tx:  # type: ignore[operator]
@@ -182,6 +193,8 @@ class SqliteHistory:
                   t.pass_rate, t.stddev, int(t.latched), t.observed_pass_rate)
                  for test_id, t in zip(ids, tests, strict=True)],
             )
+            if audit is not None:
+                _insert_audit(conn, job_id, replace(audit, version=version))
             return _version_of(job, row)
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
@@ -238,13 +251,7 @@ class SqliteHistory:
             job_id = _job_id(conn, entry.job)
             if job_id is None:
                 raise NotFound(f"no job named {entry.job!r}")
-            conn.execute(
-                "INSERT INTO audit (job_id, at, action, actor, reason, tests, version)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job_id, to_us(entry.at), entry.action, entry.actor, entry.reason,
-                 json.dumps([list(key) for key in entry.tests], ensure_ascii=False),
-                 entry.version),
-            )
+            _insert_audit(conn, job_id, entry)
 
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)

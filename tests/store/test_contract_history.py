@@ -161,3 +161,21 @@ def test_audit_log_is_append_only_newest_first(store: Store) -> None:
     with pytest.raises(NotFound):
         store.add_audit(AuditEntry(job="ghost", action="x", actor="a", reason="r", tests=(),
                                    version=None, at=T0))
+
+
+def test_a_baseline_and_its_audit_entry_are_written_together(store: Store) -> None:
+    store.put_job(JobSpec(name="j"))
+    entry = AuditEntry(job="j", action="loosen", actor="admin", reason="known change",
+                       tests=(("s", "a"),), version=None, at=T0)
+    version = store.put_baseline("j", window_days=21, max_runs=200, exclude_payload=None,
+                                 latch=True, runs=1, prior=Prior(0.2, 40.0),
+                                 tests=[baseline("a")], audit=entry)
+    [logged] = store.list_audit("j", limit=10).items
+    assert logged.version == version.version and logged.reason == "known change"
+    bad = [baseline("a"), baseline("a")]  # a duplicate key makes the version's write fail
+    with pytest.raises(Exception):  # noqa: B017  (the backend's own integrity error)
+        store.put_baseline("j", window_days=21, max_runs=200, exclude_payload=None,
+                           latch=True, runs=1, prior=Prior(0.2, 40.0), tests=bad,
+                           audit=entry)
+    assert len(store.list_audit("j", limit=10).items) == 1, "no audit entry without its version"
+    assert store.get_baseline("j") == version
