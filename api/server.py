@@ -59,6 +59,12 @@ def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
         "timeout": timeout,
         "graceful_timeout": 30,
         "accesslog": "-",
+        # gunicorn's default line plus the worker's pid: which process served a request.
+        "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
+                             "pid=%(p)s",
+        # gunicorn 27's control socket lives under $HOME, shared by every server of a user;
+        # flakegate does not use it.
+        "control_socket_disable": True,
         "child_exit": _child_exit,
         "when_ready": _when_ready,
     }
