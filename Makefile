@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8080
 DB ?= sqlite://$(CURDIR)/var/flakegate.db
 
-.PHONY: run test lint bench bench-verdict bench-decisions system-deps clean
+.PHONY: run test lint bench bench-verdict bench-decisions system-deps bq-emulator clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,11 @@ run: $(STAMP)
 system-deps:
 	bash scripts/system-deps.sh
 
-test: system-deps $(STAMP)
+# The BigQuery emulator the tests start lives in its own virtualenv (it pins duckdb/protobuf).
+bq-emulator:
+	bash scripts/bq-emulator.sh
+
+test: system-deps bq-emulator $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
@@ -40,4 +44,4 @@ bench-decisions: $(STAMP)
 	$(BIN)/python bench/decision_quality.py --jobs 5 --good 100 --regressed 40 --workers 2
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-bqemulator var .pytest_cache .ruff_cache

@@ -6,6 +6,7 @@ contract every backend keeps.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -68,8 +69,17 @@ def open_store(url: str, **options: Any) -> Store:
 
         return SqliteStore(path, **options)
     if scheme == "bigquery":
-        raise ValueError(
-            "the bigquery store backend is not available yet in this installation;"
-            " use sqlite:///path/to/flakegate.db"
-        )
+        # Both names end up in SQL text as `project.dataset.table`, so they are checked
+        # against BigQuery's own naming rules here rather than quoted later.
+        project = unquote(parts.netloc)
+        dataset = unquote(parts.path).strip("/")
+        if parts.query or parts.fragment or not re.fullmatch(r"[a-z][a-z0-9.:-]{0,99}", project) \
+                or not re.fullmatch(r"[A-Za-z0-9_]{1,1024}", dataset):
+            raise ValueError(
+                f"bigquery URL must be bigquery://PROJECT/DATASET (project id, dataset of"
+                f" letters, digits and underscores): {url!r}"
+            )
+        from api.store.bigquery import BigQueryStore
+
+        return BigQueryStore(project, dataset, **options)
     raise ValueError(f"unsupported store URL scheme {parts.scheme!r} in {url!r}")

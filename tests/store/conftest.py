@@ -25,8 +25,22 @@ def sqlite_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     return lambda: open_store(url)
 
 
+def bigquery_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """A fresh dataset on the session's BigQuery emulator (started on first use)."""
+    import uuid
+
+    from tests.bigquery.emulator import shared_emulator
+
+    emulator = shared_emulator()
+    request.getfixturevalue("monkeypatch").setenv("FLAKEGATE_BIGQUERY_ENDPOINT",
+                                                   emulator.endpoint)
+    url = f"bigquery://{emulator.project}/t_{uuid.uuid4().hex[:16]}"
+    return lambda: open_store(url)
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
     "sqlite": sqlite_backend,
+    "bigquery": bigquery_backend,
 }
 
 

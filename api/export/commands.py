@@ -1,0 +1,86 @@
+"""``flakegate export bigquery|ndjson``: incremental warehouse export from any store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def _since(text: str) -> datetime:
+    """A date (``2026-11-01``, midnight UTC) or an ISO time with a zone."""
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date or ISO time: {text!r}") from None
+    if value.tzinfo is None:
+        if len(text) <= 10:
+            return datetime.combine(date.fromisoformat(text), datetime.min.time(), UTC)
+        raise argparse.ArgumentTypeError(f"give a time zone in {text!r} (e.g. Z)")
+    return value
+
+
+def run_export(source_url: str, sink: object, since: datetime | None) -> int:
+    """Export what ``sink`` has not received yet; returns the number of rows written."""
+    from api.export.rows import collect
+    from api.store import open_store
+
+    sink.prepare()  # type: ignore[attr-defined]
+    store = open_store(source_url)  # read only: no migrate, so a read-only credential works
+    try:
+        state = sink.state(source_url)  # type: ignore[attr-defined]
+        batch, new_state = collect(store, state, since)
+        sink.write(source_url, batch, new_state)  # type: ignore[attr-defined]
+    finally:
+        store.close()
+    return batch.count
+
+
+def _export_bigquery(args: argparse.Namespace) -> int:
+    from api.commands import database_url
+    from api.export.sinks import BigQuerySink
+
+    try:
+        sink = BigQuerySink(args.to)
+    except ValueError as exc:
+        print(f"flakegate export: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    rows = run_export(database_url(args), sink, args.since)
+    print(f"exported {rows} rows to {args.to}")
+    return EXIT_OK
+
+
+def _export_ndjson(args: argparse.Namespace) -> int:
+    from api.commands import database_url
+    from api.export.sinks import NdjsonSink
+
+    rows = run_export(database_url(args), NdjsonSink(args.out), args.since)
+    print(f"exported {rows} rows to {args.out}")
+    return EXIT_OK
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from api.commands import _add_db
+
+    export = subparsers.add_parser(
+        "export", help="copy history to a warehouse (incremental)",
+        description="Incremental export of jobs, runs, results and baselines. See"
+                    " docs/bigquery.md.")
+    sub = export.add_subparsers(dest="export_command", metavar="TARGET")
+    sub.required = True
+    bq = sub.add_parser("bigquery", help="into a BigQuery dataset")
+    bq.add_argument("--to", required=True, metavar="bigquery://PROJECT/DATASET")
+    bq.add_argument("--since", type=_since, default=None, metavar="DATE",
+                    help="only runs started (or created) at or after this date")
+    _add_db(bq)
+    bq.set_defaults(handler=_export_bigquery)
+    nd = sub.add_parser("ndjson", help="into a folder of NDJSON files with schema.json")
+    nd.add_argument("--out", required=True, type=Path, metavar="DIR")
+    nd.add_argument("--since", type=_since, default=None, metavar="DATE",
+                    help="only runs started (or created) at or after this date")
+    _add_db(nd)
+    nd.set_defaults(handler=_export_ndjson)

@@ -1,0 +1,348 @@
+"""History reads, baselines, the audit log and the crawl ledger of the BigQuery backend.
+
+The two expensive reads, a verdict's ``payload_evidence`` and a baseline's
+``history_tallies``, are two queries each: first the chosen runs (the small ``runs`` table),
+then one aggregate over ``results`` filtered by the constant list of those runs' days, so that
+BigQuery prunes partitions (it cannot prune from a join's values), by job (clustering) and by
+the runs' current generations. Aggregation happens in BigQuery; only one row per test comes
+back.
+
+Baselines: a version's per-test records are loaded first under a random ``token``, then the
+version's header row is inserted with a MERGE that only inserts if the version number is still
+free. Readers join records to the header by token, so a version is visible whole or not at
+all, and a loser of a race for a version number deletes its records and takes the next one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from api.domain import Page
+from api.stats.types import Prior, TestBaseline, TestTally
+from api.store.base import (
+    AuditEntry,
+    BaselineVersion,
+    CrawlRecord,
+    CrawlState,
+    EvidenceColumns,
+    HistoryWindow,
+    NotFound,
+    PayloadJobRuns,
+    StoreUnavailable,
+)
+from api.store.bigquery_client import Conflict, Connection, Typed, dates, ints, strings
+from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, to_us
+from api.store.sqlite_rows import check_limit
+
+EVIDENCE = "('success', 'failure')"
+_BASELINE = ("job, version, token, created_at, runs, tests, window_days, max_runs,"
+             " exclude_payload, latch, prior, note")
+_CRAWL = "source, build, state, attempts, reason, job, run_id, first_seen, updated_at"
+# TestStatus codes: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked.
+_TALLY = ("COUNTIF(status = 0) AS passes, COUNTIF(status IN (1, 2)) AS failures,"
+          " COUNTIF(status = 4) AS flakes, COUNTIF(status = 3) AS skips")
+
+
+def _version_of(row: tuple[Any, ...]) -> BaselineVersion:
+    (job, version, _, created_at, runs, tests, window_days, max_runs, exclude_payload, latch,
+     prior, note) = row
+    return BaselineVersion(job=job, version=int(version), created_at=created_at,
+                           runs=int(runs), tests=int(tests), window_days=int(window_days),
+                           max_runs=int(max_runs), exclude_payload=exclude_payload,
+                           latch=bool(latch), prior=Prior.from_dict(json.loads(prior)),
+                           note=note)
+
+
+def _crawl_record(row: tuple[Any, ...]) -> CrawlRecord:
+    source, build, state, attempts, reason, job, run_id, first_seen, updated_at = row
+    return CrawlRecord(source=source, build=build, state=CrawlState(state),
+                       attempts=int(attempts), reason=reason, job=job, run_id=run_id,
+                       first_seen=first_seen, updated_at=updated_at)
+
+
+class BigQueryHistory:
+    """A mixin of :class:`api.store.bigquery.BigQueryStore` (which provides ``_conn``)."""
+
+    _conn: Connection
+
+    # -- evidence ----------------------------------------------------------------------------
+
+    def _tallies(self, job: str, runs: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """Per-test (suite, name, passes, failures, flakes, skips) over the given runs."""
+        if not runs:
+            return []
+        c = self._conn
+        return c.rows(
+            f"SELECT suite, name, {_TALLY} FROM {c.table('results')}"
+            " WHERE run_day IN UNNEST(@days) AND job = @job AND gen IN UNNEST(@gens)"
+            " GROUP BY suite, name",
+            days=dates(sorted({day for _, day in runs})), job=job,
+            gens=ints([gen for gen, _ in runs]))
+
+    def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        check_limit(window.max_runs)
+        c = self._conn
+        runs = c.rows(
+            f"SELECT gen, run_day FROM {c.table('runs')}"
+            f" WHERE job = @job AND status IN {EVIDENCE}"
+            " AND (@since IS NULL OR COALESCE(started_at, created_at) >= @since)"
+            " AND (@ex IS NULL OR payload IS NULL OR payload != @ex)"
+            " ORDER BY COALESCE(started_at, created_at) DESC, created_at DESC, run_id DESC"
+            " LIMIT @n", job=job, since=Typed("TIMESTAMP", window.since),
+            ex=Typed("STRING", window.exclude_payload), n=window.max_runs)
+        tallies = [TestTally(s, n, int(p), int(f), int(k), int(sk))
+                   for s, n, p, f, k, sk in self._tallies(job, runs)]
+        return len(runs), tallies
+
+    def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
+        c = self._conn
+        rows = c.rows(
+            f"SELECT job, COUNT(*), COUNTIF(status != 'pending'), COUNTIF(status IN {EVIDENCE}),"
+            f" MAX(updated_at) FROM {c.table('runs')} WHERE payload = @payload"
+            " GROUP BY job ORDER BY job", payload=payload)
+        return [PayloadJobRuns(job=job, total=int(total), finished=int(finished),
+                               counted=int(counted), last_change=changed)
+                for job, total, finished, counted, changed in rows]
+
+    def payload_evidence(self, job: str, payload: str,
+                         baseline_version: int | None) -> EvidenceColumns:
+        c = self._conn
+        runs = c.rows(f"SELECT gen, run_day FROM {c.table('runs')} WHERE job = @job"
+                      f" AND payload = @payload AND status IN {EVIDENCE}",
+                      job=job, payload=payload)
+        tallies = self._tallies(job, runs)
+        records: list[tuple[Any, ...]] = []
+        if baseline_version is not None:
+            records = c.rows(
+                "SELECT t.suite, t.name, t.runs, t.passes, t.failures, t.flakes, t.pass_rate,"
+                f" t.latched FROM {c.table('baseline_tests')} t JOIN {c.table('baselines')} h"
+                " ON h.job = t.job AND h.version = t.version AND h.token = t.token"
+                " WHERE t.job = @job AND t.version = @v AND h.job = @job AND h.version = @v",
+                job=job, v=baseline_version)
+        index = {(s, n): i for i, (s, n, *_) in enumerate(tallies)}
+        counts = np.array([row[2:] for row in tallies], dtype=np.int64).reshape(-1, 4)
+        history = np.zeros((len(tallies), 6), dtype=np.float64)
+        absent = 0
+        for suite, name, runs_, passes, failures, flakes, rate, latched in records:
+            i = index.get((suite, name))
+            if i is None:
+                absent += 1
+            else:
+                history[i] = (runs_, passes, failures, flakes, rate, float(bool(latched)))
+        return EvidenceColumns(suites=tuple(row[0] for row in tallies),
+                               names=tuple(row[1] for row in tallies),
+                               counts=counts, history=history, absent=absent)
+
+    # -- baselines ---------------------------------------------------------------------------
+
+    def put_baseline(self, job: str, *, window_days: int, max_runs: int,
+                     exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
+                     tests: Sequence[TestBaseline], note: str | None = None,
+                     audit: AuditEntry | None = None) -> BaselineVersion:
+        from api.store.bigquery_rows import new_id, now_us, ts
+
+        c = self._conn
+        prior_json = json.dumps(prior.to_dict())
+        keys = {(t.suite, t.name) for t in tests}
+        if len(keys) != len(tests):  # what a primary key would refuse, refused before writing
+            raise ValueError("a baseline version holds each test at most once")
+        if audit is not None:
+            to_us(audit.at)
+        for _ in range(8):
+            with c.lock:
+                if not c.rows(f"SELECT 1 FROM {c.table('jobs')} WHERE name = @job", job=job):
+                    raise NotFound(f"no job named {job!r}")
+                latest = c.rows(f"SELECT COALESCE(MAX(version), 0) FROM {c.table('baselines')}"
+                                " WHERE job = @job", job=job)[0][0]
+                version, token, created = int(latest) + 1, new_id(), now_us()
+                c.load("baseline_tests", (
+                    {"job": job, "version": version, "token": token, "suite": t.suite,
+                     "name": t.name, "runs": t.runs, "passes": t.passes,
+                     "failures": t.failures, "flakes": t.flakes, "pass_rate": t.pass_rate,
+                     "stddev": t.stddev, "latched": bool(t.latched),
+                     "observed_pass_rate": t.observed_pass_rate} for t in tests))
+                if audit is not None:
+                    # Written before the header under the version's token: list_audit hides it
+                    # until the header (the commit point) exists, so it is never seen alone.
+                    self._insert_audit(replace(audit, version=version), token)
+                try:
+                    won = self._insert_header(job, version, token, created, runs, len(tests),
+                                              window_days, max_runs, exclude_payload, latch,
+                                              prior_json, note)
+                except Conflict:  # BigQuery aborted a concurrent DML: as if we lost the race
+                    won = 0
+                if won == 1:
+                    return _version_of((job, version, token, ts(created).value, runs,
+                                        len(tests), window_days, max_runs, exclude_payload,
+                                        latch, prior_json, note))
+                if tests:  # another process took this version: forget our records
+                    c.execute(f"DELETE FROM {c.table('baseline_tests')} WHERE job = @job"
+                              " AND version = @v AND token = @token", job=job, v=version,
+                              token=token)
+                if audit is not None:
+                    c.execute(f"DELETE FROM {c.table('audit')} WHERE job = @job"
+                              " AND baseline_token = @token", job=job, token=token)
+        raise StoreUnavailable(f"could not allocate a baseline version of {job!r}; retry")
+
+    def _insert_header(self, job: str, version: int, token: int, created: int, runs: int,
+                       tests: int, window_days: int, max_runs: int, exclude_payload: str | None,
+                       latch: bool, prior_json: str, note: str | None) -> int:
+        """The version's commit point: inserts only while the version number is free."""
+        from api.store.bigquery_rows import ts
+
+        c = self._conn
+        return c.execute(
+            f"MERGE {c.table('baselines')} T USING (SELECT @job AS job, @v AS version) S"
+            " ON T.job = S.job AND T.version = S.version WHEN NOT MATCHED THEN INSERT"
+            f" ({_BASELINE}) VALUES (@job, @v, @token, @created, @runs, @tests,"
+            " @window_days, @max_runs, @ex, @latch, @prior, @note)",
+            job=job, v=version, token=token, created=ts(created), runs=runs, tests=tests,
+            window_days=window_days, max_runs=max_runs, ex=Typed("STRING", exclude_payload),
+            latch=bool(latch), prior=prior_json, note=Typed("STRING", note))
+
+    def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
+        c = self._conn
+        rows = c.rows(f"SELECT {_BASELINE} FROM {c.table('baselines')} WHERE job = @job"
+                      " AND (@v IS NULL OR version = @v) ORDER BY version DESC LIMIT 1",
+                      job=job, v=Typed("INT64", version))
+        return _version_of(rows[0]) if rows else None
+
+    def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
+        c = self._conn
+        head = c.rows(f"SELECT token FROM {c.table('baselines')} WHERE job = @job"
+                      " AND version = @v", job=job, v=version)
+        if not head:
+            raise NotFound(f"job {job!r} has no baseline version {version}")
+        rows = c.rows(
+            "SELECT suite, name, runs, passes, failures, flakes, pass_rate, stddev, latched,"
+            f" observed_pass_rate FROM {c.table('baseline_tests')}"
+            " WHERE job = @job AND version = @v AND token = @token",
+            job=job, v=version, token=head[0][0])
+        tests = [TestBaseline(s, n, int(r), int(p), int(f), int(k), float(rate), float(sd),
+                              latched=bool(lt), observed_pass_rate=obs)
+                 for s, n, r, p, f, k, rate, sd, lt, obs in rows]
+        tests.sort(key=lambda t: (t.suite, t.name))
+        return tests
+
+    def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        check_limit(limit)
+        before = decode_cursor(cursor, "baselines", (int,))[0] if cursor else 2**62
+        c = self._conn
+        rows = c.rows(f"SELECT {_BASELINE} FROM {c.table('baselines')} WHERE job = @job"
+                      " AND version < @before ORDER BY version DESC LIMIT @n",
+                      job=job, before=before, n=limit + 1)
+        items = tuple(_version_of(row) for row in rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items,
+                    next_cursor=encode_cursor("baselines", [items[-1].version]) if more else None)
+
+    # -- audit -------------------------------------------------------------------------------
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        c = self._conn
+        to_us(entry.at)
+        with c.lock:
+            if not c.rows(f"SELECT 1 FROM {c.table('jobs')} WHERE name = @job", job=entry.job):
+                raise NotFound(f"no job named {entry.job!r}")
+            self._insert_audit(entry, None)
+
+    def _insert_audit(self, entry: AuditEntry, token: int | None) -> None:
+        from api.store.bigquery_rows import new_id, now_us, ts
+
+        c = self._conn
+        tests = json.dumps([list(key) for key in entry.tests], ensure_ascii=False)
+        # Append-only: a plain INSERT (DML, so no streaming-buffer restrictions). ``seq``
+        # is the process's strictly increasing clock: the log's order.
+        c.execute(f"INSERT INTO {c.table('audit')} (job, seq, id, at_time, action, actor,"
+                  " reason, tests, version, baseline_token) VALUES (@job, @seq, @id, @at,"
+                  " @action, @actor, @reason, @tests, @version, @token)", job=entry.job,
+                  seq=now_us(), id=new_id(), at=ts(to_us(entry.at)), action=entry.action,
+                  actor=entry.actor, reason=entry.reason, tests=tests,
+                  version=Typed("INT64", entry.version), token=Typed("INT64", token))
+
+    def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        check_limit(limit)
+        seq, ident = decode_cursor(cursor, "audit", (int, int)) if cursor else (2**62, 0)
+        c = self._conn
+        # An entry written with a baseline version shows once that version's header exists.
+        rows = c.rows(
+            f"SELECT a.seq, a.id, a.at_time, a.action, a.actor, a.reason, a.tests, a.version"
+            f" FROM {c.table('audit')} a LEFT JOIN {c.table('baselines')} h"
+            " ON h.job = a.job AND h.token = a.baseline_token"
+            " WHERE a.job = @job AND (a.seq < @seq OR (a.seq = @seq AND a.id < @id))"
+            " AND (a.baseline_token IS NULL OR h.token IS NOT NULL)"
+            " ORDER BY a.seq DESC, a.id DESC LIMIT @n", job=job, seq=seq, id=ident,
+            n=limit + 1)
+        items = tuple(
+            AuditEntry(job=job, action=action, actor=actor, reason=reason,
+                       tests=tuple((s, n) for s, n in json.loads(tests)),
+                       version=version, at=at)
+            for _, _, at, action, actor, reason, tests, version in rows[:limit])
+        more = len(rows) > limit
+        last = rows[limit - 1] if more else None
+        return Page(items=items, next_cursor=(encode_cursor("audit", [int(last[0]), int(last[1])])
+                                              if last else None))
+
+    # -- crawl ledger --------------------------------------------------------------------------
+
+    def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
+        from api.store.bigquery_rows import new_id, now_us, ts
+
+        if not records:
+            return
+        c = self._conn
+        now = now_us()
+        latest: dict[tuple[str, str], CrawlRecord] = {}
+        for record in records:  # the last put of a build within one call wins
+            CrawlState(record.state)
+            latest[(record.source, record.build)] = record
+        batch = new_id()
+        # Loaded into a staging table, then applied with one MERGE (atomic for the whole
+        # batch), then the staged rows are dropped; a crash leaves only unread staging rows.
+        with c.lock:
+            c.load("crawl_staging", (
+                {"batch": batch, "source": r.source, "build": r.build,
+                 "state": CrawlState(r.state).value, "attempts": int(r.attempts),
+                 "reason": r.reason, "job": r.job, "run_id": r.run_id,
+                 "first_seen": from_us(to_us(r.first_seen) if r.first_seen else now)}
+                for r in latest.values()))
+            try:
+                c.execute(
+                    f"MERGE {c.table('crawl_records')} T USING (SELECT * FROM"
+                    f" {c.table('crawl_staging')} WHERE batch = @batch) S"
+                    " ON T.source = S.source AND T.build = S.build"
+                    " WHEN MATCHED THEN UPDATE SET state = S.state, attempts = S.attempts,"
+                    " reason = S.reason, job = S.job, run_id = S.run_id, updated_at = @now"
+                    f" WHEN NOT MATCHED THEN INSERT ({_CRAWL}) VALUES (S.source, S.build,"
+                    " S.state, S.attempts, S.reason, S.job, S.run_id, S.first_seen, @now)",
+                    batch=batch, now=ts(now))
+            finally:
+                c.execute(f"DELETE FROM {c.table('crawl_staging')} WHERE batch = @batch",
+                          batch=batch)
+
+    def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
+        if not builds:
+            return {}
+        c = self._conn
+        rows = c.rows(f"SELECT {_CRAWL} FROM {c.table('crawl_records')} WHERE source = @source"
+                      " AND build IN UNNEST(@builds)", source=source, builds=strings(builds))
+        return {row[1]: _crawl_record(row) for row in rows}
+
+    def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
+                           cursor: str | None = None) -> Page:
+        check_limit(limit)
+        after = decode_cursor(cursor, "crawl", (str,))[0] if cursor else ""
+        c = self._conn
+        rows = c.rows(f"SELECT {_CRAWL} FROM {c.table('crawl_records')} WHERE source = @source"
+                      " AND build > @after AND (@state IS NULL OR state = @state)"
+                      " ORDER BY build LIMIT @n", source=source, after=after,
+                      state=Typed("STRING", state and CrawlState(state).value), n=limit + 1)
+        items = tuple(_crawl_record(row) for row in rows[:limit])
+        more = len(rows) > limit
+        return Page(items=items,
+                    next_cursor=encode_cursor("crawl", [items[-1].build]) if more else None)

@@ -1,0 +1,104 @@
+"""Rows and values of the BigQuery backend: the run row, fingerprints, clocks, parameters."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import random
+import threading
+import time
+from datetime import datetime
+from typing import Any
+
+from api.domain import Job, JunitFile, Run, RunCounts, RunSpec, RunStatus
+from api.store.bigquery_client import Typed
+from api.store.sqlite_batch import Batch, Entry
+from api.store.sqlite_codec import dump_map, from_us, to_us
+
+RUN_COLUMNS = ("job, run_id, payload, status, started_at, finished_at, url, variant, metadata,"
+               " files, tests_hash, gen, prev_gen, run_day, n_total, n_passed, n_failed,"
+               " n_errors, n_skipped, n_flaked, stamp, created_at, updated_at")
+JOB_COLUMNS = "name, variant, policy, expected_runs, settings, stamp, created_at, updated_at"
+
+_clock_guard = threading.Lock()
+_last_us = 0
+
+
+def now_us() -> int:
+    """Microseconds since the epoch, strictly increasing within the process, so that runs
+    created back to back still have distinct ``created_at`` (the listing's order)."""
+    global _last_us
+    with _clock_guard:
+        _last_us = max(time.time_ns() // 1000, _last_us + 1)
+        return _last_us
+
+
+def new_id() -> int:
+    return random.SystemRandom().randrange(1, 2**62)
+
+
+def ts(value: int | None) -> Typed:
+    return Typed("TIMESTAMP", from_us(value))
+
+
+def us(value: datetime | None) -> int | None:
+    return None if value is None else to_us(value)
+
+
+def fingerprint(entries: dict[tuple[str, str], Entry]) -> str:
+    """Identity of a run's tests as put, independent of their order."""
+    body = json.dumps(sorted([k[0], k[1], *v] for k, v in entries.items()),
+                      separators=(",", ":"))
+    return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
+
+
+EMPTY_FINGERPRINT = fingerprint({})
+
+
+def counts_of(entries: dict[tuple[str, str], Entry]) -> RunCounts:
+    n = [0, 0, 0, 0, 0]
+    for status, _, _ in entries.values():
+        n[status] += 1
+    return RunCounts(total=sum(n), passed=n[0], failed=n[1], errors=n[2], skipped=n[3],
+                     flaked=n[4])
+
+
+def entries_of(batch: Batch) -> dict[tuple[str, str], Entry]:
+    return batch.entries()
+
+
+class _RunRow:
+    """A stored run row, by column name."""
+
+    __slots__ = RUN_COLUMNS.replace(",", "").split()
+
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        for name, value in zip(self.__slots__, row, strict=True):
+            setattr(self, name, value)
+
+    def spec_columns(self) -> tuple[Any, ...]:
+        return (self.payload, self.status, us(self.started_at), us(self.finished_at), self.url,
+                self.variant, self.metadata)
+
+    def run(self) -> Run:
+        spec = RunSpec(job=self.job, run_id=self.run_id, status=RunStatus(self.status),
+                       payload=self.payload, started_at=self.started_at,
+                       finished_at=self.finished_at, url=self.url,
+                       variant=json.loads(self.variant), metadata=json.loads(self.metadata))
+        counts = RunCounts(total=self.n_total, passed=self.n_passed, failed=self.n_failed,
+                           errors=self.n_errors, skipped=self.n_skipped, flaked=self.n_flaked)
+        files = tuple(JunitFile(name=n, sha256=s, tests=t) for n, s, t in json.loads(self.files))
+        return Run(spec=spec, counts=counts, files=files, created_at=self.created_at,
+                   updated_at=self.updated_at)
+
+
+def spec_columns(spec: RunSpec) -> tuple[Any, ...]:
+    return (spec.payload, RunStatus(spec.status).value, to_us(spec.started_at),
+            to_us(spec.finished_at), spec.url, dump_map(spec.variant), dump_map(spec.metadata))
+
+
+def _job_of(row: tuple[Any, ...]) -> Job:
+    name, variant, policy, expected_runs, settings, _, created_at, updated_at = row
+    return Job(name=name, variant=json.loads(variant), policy=policy,
+               expected_runs=expected_runs, settings=json.loads(settings),
+               created_at=created_at, updated_at=updated_at)

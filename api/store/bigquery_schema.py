@@ -1,0 +1,138 @@
+"""The BigQuery backend's schema: tables as data, DDL generated from it, idempotent migration.
+
+Design (see ``docs/bigquery.md`` for bytes-scanned estimates):
+
+* ``results`` is the only big table: one row per (run, test), **partitioned by** ``run_day``
+  (the UTC day the run was created, fixed for the run's life) and **clustered by**
+  ``job, run_id``. The verdict and the baseline first read the few ``runs`` rows they need
+  (small table, clustered by ``job, payload``), then read ``results`` filtered by the constant
+  list of those runs' days (partition pruning), the job and the runs' current generation, so
+  they scan only the blocks of those runs' partitions and only the columns they name
+  (``suite, name, status``; never ``message``).
+* Test names are denormalised (``suite``, ``name`` on every result row): BigQuery has no
+  cheap point lookups to resolve an interned id, and columnar storage only reads those two
+  columns when a query names them.
+* A run's results carry a **generation** (``gen``); the run's row names its current one.
+  Writes load a new generation first and then flip the run's row with one MERGE, so readers
+  never see half of a run's tests.
+* Maps and small lists (variant, metadata, settings, expected runs, files, the prior, audit
+  test keys) are canonical JSON strings, compared as strings for idempotency.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[tuple[str, str, str], ...]  # (name, type, mode: NULLABLE | REQUIRED)
+    partition: str | None = None
+    cluster: tuple[str, ...] = ()
+    description: str = ""
+
+    def ddl(self, qualified: str) -> str:
+        # NOT NULL is left to the code: the emulator's DuckDB would enforce it, real BigQuery
+        # would too, and every writer already validates before writing.
+        cols = ", ".join(f"{name} {type_}" for name, type_, _ in self.columns)
+        sql = f"CREATE TABLE IF NOT EXISTS {qualified} ({cols})"
+        if self.partition:
+            sql += f" PARTITION BY {self.partition}"
+        if self.cluster:
+            sql += f" CLUSTER BY {', '.join(self.cluster)}"
+        return sql
+
+    def json_schema(self) -> list[dict[str, str]]:
+        """The table's schema in the JSON form ``bq load --schema`` and ``bq mk`` accept."""
+        return [{"name": name, "type": type_, "mode": mode} for name, type_, mode in
+                self.columns]
+
+
+S, I, F, B, T, D = "STRING", "INT64", "FLOAT64", "BOOL", "TIMESTAMP", "DATE"  # noqa: E741  (short names keep the table list readable)
+R, N = "REQUIRED", "NULLABLE"
+
+TABLES: tuple[Table, ...] = (
+    Table("schema_version", (("version", I, R), ("applied_at", T, R))),
+    Table("jobs", (("name", S, R), ("variant", S, R), ("policy", S, N),
+                   ("expected_runs", I, N), ("settings", S, R), ("stamp", I, R),
+                   ("created_at", T, R), ("updated_at", T, R)),
+          cluster=("name",), description="CI jobs and their settings"),
+    Table("runs", (("job", S, R), ("run_id", S, R), ("payload", S, N), ("status", S, R),
+                   ("started_at", T, N), ("finished_at", T, N), ("url", S, N),
+                   ("variant", S, R), ("metadata", S, R), ("files", S, R),
+                   ("tests_hash", S, N), ("gen", I, R), ("prev_gen", I, N),
+                   ("run_day", D, R), ("n_total", I, R), ("n_passed", I, R),
+                   ("n_failed", I, R), ("n_errors", I, R), ("n_skipped", I, R),
+                   ("n_flaked", I, R), ("stamp", I, R), ("created_at", T, R),
+                   ("updated_at", T, R)),
+          cluster=("job", "payload"), description="one row per job run"),
+    Table("results", (("job", S, R), ("run_id", S, R), ("gen", I, R), ("run_day", D, R),
+                      ("suite", S, R), ("name", S, R), ("status", I, R),
+                      ("duration_ms", I, N), ("message", S, N)),
+          partition="run_day", cluster=("job", "run_id"),
+          description="per run and test; status 0 passed 1 failed 2 error 3 skipped 4 flaked"),
+    Table("payloads", (("id", S, R), ("expected", S, R), ("deadline", T, N), ("stamp", I, R),
+                       ("created_at", T, R), ("updated_at", T, R)), cluster=("id",)),
+    Table("tokens", (("hash", S, R), ("scope", S, R), ("label", S, R),
+                     ("created_at", T, R)), cluster=("hash",)),
+    Table("baselines", (("job", S, R), ("version", I, R), ("token", I, R),
+                        ("created_at", T, R), ("runs", I, R), ("tests", I, R),
+                        ("window_days", I, R), ("max_runs", I, R),
+                        ("exclude_payload", S, N), ("latch", B, R), ("prior", S, R),
+                        ("note", S, N)), cluster=("job",)),
+    Table("baseline_tests", (("job", S, R), ("version", I, R), ("token", I, R),
+                             ("suite", S, R), ("name", S, R), ("runs", I, R),
+                             ("passes", I, R), ("failures", I, R), ("flakes", I, R),
+                             ("pass_rate", F, R), ("stddev", F, R), ("latched", B, R),
+                             ("observed_pass_rate", F, N)), cluster=("job", "version")),
+    Table("audit", (("job", S, R), ("seq", I, R), ("id", I, R), ("at_time", T, R),
+                    ("action", S, R), ("actor", S, R), ("reason", S, R), ("tests", S, R),
+                    ("version", I, N), ("baseline_token", I, N)), cluster=("job",)),
+    Table("crawl_records", (("source", S, R), ("build", S, R), ("state", S, R),
+                            ("attempts", I, R), ("reason", S, N), ("job", S, N),
+                            ("run_id", S, N), ("first_seen", T, R), ("updated_at", T, R)),
+          cluster=("source", "build")),
+    # Where a batch of crawl records is loaded before one MERGE applies it (then deleted).
+    Table("crawl_staging", (("batch", I, R), ("source", S, R), ("build", S, R),
+                            ("state", S, R), ("attempts", I, R), ("reason", S, N),
+                            ("job", S, N), ("run_id", S, N), ("first_seen", T, R)),
+          cluster=("batch",)),
+)
+BY_NAME = {table.name: table for table in TABLES}
+
+
+def migrate(conn: object) -> int:
+    """Create the dataset (if allowed and missing) and every table; record the version."""
+    from api.store.bigquery_client import Connection
+
+    assert isinstance(conn, Connection)
+    from google.api_core import exceptions
+
+    from api.store.base import StoreError
+
+    # Already current: return without a single write, so that a server or a dry-run holding
+    # only a read-only credential (dataViewer + jobUser) can still "migrate" at start-up.
+    try:
+        current = conn.rows(f"SELECT MAX(version) FROM {conn.table('schema_version')}")
+    except StoreError:
+        current = []
+    if current and current[0][0] is not None and int(current[0][0]) >= SCHEMA_VERSION:
+        return int(current[0][0])
+    try:
+        conn.client.get_dataset(f"{conn.project}.{conn.dataset}", timeout=conn.deadline)
+    except exceptions.NotFound:
+        conn.client.create_dataset(f"{conn.project}.{conn.dataset}", exists_ok=True,
+                                   timeout=conn.deadline)
+    # One script for all tables: one round trip, and each statement is IF NOT EXISTS.
+    conn.execute("; ".join(table.ddl(conn.table(table.name)) for table in TABLES))
+    # MERGE rather than INSERT: two processes migrating at once record the version once.
+    conn.execute(
+        f"MERGE {conn.table('schema_version')} T USING (SELECT @v AS version) S"
+        " ON T.version = S.version"
+        " WHEN NOT MATCHED THEN INSERT (version, applied_at)"
+        " VALUES (@v, CURRENT_TIMESTAMP())", v=SCHEMA_VERSION)
+    rows = conn.rows(f"SELECT MAX(version) FROM {conn.table('schema_version')}")
+    return int(rows[0][0])
