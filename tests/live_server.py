@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import requests
+from tests.processes import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,12 +22,6 @@ def sqlite_path(url: str) -> Path:
     from urllib.parse import unquote, urlsplit
 
     return Path(unquote(urlsplit(url).path))
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
@@ -60,18 +52,13 @@ class LiveServer:
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: we can kill master and workers
         )
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log()}")
-            try:
-                if requests.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server not ready within {ready_timeout}s:\n{self.log()}")
+        try:
+            wait_until_ready(self.process, f"{self.url}/healthz", timeout=ready_timeout,
+                             what="flakegate server", log=self.log)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""

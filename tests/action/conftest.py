@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import os
 import re
-import socket
 import subprocess
 import sys
 import uuid
@@ -32,6 +31,7 @@ import yaml
 from client.api import Client
 from client.retry import Backoff
 from tests.live_server import LiveServer
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 ACTION_DIR = ROOT / "action"
@@ -257,6 +257,4 @@ def client(live: LiveServer) -> Iterator[Client]:
 
 @pytest.fixture
 def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"

@@ -11,23 +11,15 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import requests
+from tests.processes import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV = ROOT / ".venv-bqemulator"
 PROJECT = "test-project"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def prepare(timeout: float = 540.0) -> Path:
@@ -52,8 +44,8 @@ class Emulator:
 
     def start(self, *, ready_timeout: float = 60.0) -> Emulator:
         binary = prepare()
-        self.port = _free_port()
-        grpc_port = _free_port()
+        self.port = free_port()
+        grpc_port = free_port()
         env = {**os.environ, "HOME": str(VENV / "home")}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
@@ -64,18 +56,14 @@ class Emulator:
             start_new_session=True,  # its own group: stop() ends it and any children
             preexec_fn=_die_with_parent,
         )
-        deadline = time.monotonic() + ready_timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"bqemulator exited early:\n{self.log()}")
-            try:
-                if requests.get(f"{self.endpoint}/healthz", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"bqemulator not ready within {ready_timeout}s:\n{self.log()}")
+        try:
+            wait_until_ready(self.process, f"{self.endpoint}/healthz", timeout=ready_timeout,
+                             what="bqemulator", log=self.log,
+                             ready=lambda response: response.status_code == 200)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path.exists() else ""

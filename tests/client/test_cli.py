@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +15,7 @@ from client.cli import EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_REGRESSION, main
 from client.commands import _Progress, _size
 from tests.client.conftest import verdict_body, write_junit
 from tests.live_server import LiveServer
+from tests.processes import free_port
 
 BASE = "http://flakegate.test"
 PAYLOAD = "4.19.0-0.nightly-2026-11-20-101010"
@@ -40,9 +40,7 @@ def mocked() -> Iterator[responses.RequestsMock]:
 
 @pytest.fixture
 def closed_port_url() -> str:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 def verdict(*argv: str) -> int:

@@ -18,6 +18,7 @@ from client.api import DEFAULT_TIMEOUT, Client
 from client.models import Verdict
 from client.retry import Backoff
 from tests.client.conftest import verdict_body
+from tests.processes import free_port
 
 BASE = "http://flakegate.test"
 RUN_URL = f"{BASE}/jobs/e2e%20%28aws%29%2Fserial/runs/1001"
@@ -252,9 +253,7 @@ def test_slow_server_times_out_and_get_is_retried(stalled_server: str, sleeps: S
 
 
 def test_refused_connection_is_connection_failed(sleeps: Sleeps) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]  # closed again before the request: nobody listens
+    port = free_port()  # closed again before the request: nobody listens
     with Client(f"http://127.0.0.1:{port}", retries=3, sleep=sleeps) as client, \
             pytest.raises(errors.ConnectionFailed) as caught:
         client.get_job("x")

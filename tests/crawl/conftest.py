@@ -6,10 +6,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import socket
 import subprocess
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,18 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
+
+from tests.processes import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT.parent / "shared" / "fixtures"
 EMULATOR = ROOT / ".venv" / "bin" / "gcp-storage-emulator"
 READY_TIMEOUT = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Emulator:
@@ -39,18 +32,13 @@ class Emulator:
         self.process = subprocess.Popen(
             [exe, "start", "--host", "127.0.0.1", "--port", str(self.port), "--in-memory"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + READY_TIMEOUT
-        while True:
-            if self.process.poll() is not None:
-                raise RuntimeError("gcp-storage-emulator exited at start-up")
-            try:
-                requests.get(f"{self.url}/storage/v1/b", timeout=1)
-                return
-            except requests.RequestException:
-                if time.monotonic() > deadline:
-                    self.stop()
-                    raise RuntimeError(f"emulator not ready within {READY_TIMEOUT}s") from None
-                time.sleep(0.05)
+        try:
+            # Any HTTP answer means it is serving; the bucket list itself may be empty.
+            wait_until_ready(self.process, f"{self.url}/storage/v1/b", timeout=READY_TIMEOUT,
+                             what="gcp-storage-emulator", ready=lambda response: True)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         if self.process.poll() is None:
