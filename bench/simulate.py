@@ -62,7 +62,8 @@ from api.stats import policies
 from api.stats.baseline import compute_baseline
 from api.stats.bayes import DEFAULT_ALTERNATIVES, DEFAULT_BUDGET
 from api.stats.budget import allocate, alternative_tails, binomial_pmf, upper_tails
-from api.stats.types import ComputedBaseline, TestTally, prepare_evidence
+from api.stats.evidence import prepare_evidence
+from api.stats.types import ComputedBaseline, TestTally
 
 
 @dataclass(frozen=True, slots=True)

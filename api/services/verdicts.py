@@ -23,7 +23,8 @@ from typing import Any
 from api.domain import Job, Payload
 from api.services.job_settings import JobSettings
 from api.stats import DEFAULT_POLICY, evaluate
-from api.stats.types import NoteKind, PolicyResult, Regression, evidence_from_columns
+from api.stats.evidence import evidence_from_columns
+from api.stats.types import NoteKind, PolicyResult, Regression
 from api.store import BaselineVersion, NotFound, PayloadJobRuns, Store
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"

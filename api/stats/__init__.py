@@ -7,6 +7,7 @@
 """
 
 from api.stats.baseline import DEFAULT_PRIOR, compute_baseline, fit_prior, tally_runs
+from api.stats.evidence import EvidenceArrays, prepare_evidence
 from api.stats.policies import (
     DEFAULT_POLICY,
     KNOBS,
@@ -19,7 +20,6 @@ from api.stats.policies import (
 )
 from api.stats.types import (
     ComputedBaseline,
-    EvidenceArrays,
     Note,
     NoteKind,
     PolicyResult,
@@ -29,7 +29,6 @@ from api.stats.types import (
     TestKey,
     TestTally,
     Verdict,
-    prepare_evidence,
 )
 
 __all__ = [

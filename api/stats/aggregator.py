@@ -41,8 +41,8 @@ from importlib import resources
 import numpy as np
 from scipy import stats
 
+from api.stats.evidence import EvidenceArrays, prepare_evidence
 from api.stats.types import (
-    EvidenceArrays,
     Informing,
     Note,
     NoteKind,
@@ -53,7 +53,6 @@ from api.stats.types import (
     TestKey,
     TestTally,
     Verdict,
-    prepare_evidence,
     record_finding,
 )
 

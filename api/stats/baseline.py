@@ -45,14 +45,8 @@ import numpy as np
 from scipy import optimize, special
 
 from api.domain import TestResult, TestStatus, merge_status
-from api.stats.types import (
-    ComputedBaseline,
-    Prior,
-    TestBaseline,
-    TestKey,
-    TestTally,
-    baseline_index,
-)
+from api.stats.evidence import baseline_index
+from api.stats.types import ComputedBaseline, Prior, TestBaseline, TestKey, TestTally
 
 DEFAULT_PRIOR = Prior(alpha=0.2, beta=40.0)
 """Used when a job has no history at all; the centre of the fit's weak hyperprior."""

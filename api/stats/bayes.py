@@ -59,8 +59,8 @@ from api.stats.budget import (
     sidak_level,
     upper_tails,
 )
+from api.stats.evidence import EvidenceArrays, prepare_evidence
 from api.stats.types import (
-    EvidenceArrays,
     Informing,
     Note,
     NoteKind,
@@ -71,7 +71,6 @@ from api.stats.types import (
     TestKey,
     TestTally,
     Verdict,
-    prepare_evidence,
 )
 
 NAME = "bayes"

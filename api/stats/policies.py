@@ -17,8 +17,8 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 
 from api.stats import aggregator, bayes, stddev
+from api.stats.evidence import EvidenceArrays, prepare_evidence
 from api.stats.types import (
-    EvidenceArrays,
     Informing,
     PolicyResult,
     Prior,
@@ -26,7 +26,6 @@ from api.stats.types import (
     TestKey,
     TestTally,
     Verdict,
-    prepare_evidence,
 )
 
 PolicyFn = Callable[..., PolicyResult]

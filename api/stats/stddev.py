@@ -24,8 +24,8 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import stats
 
+from api.stats.evidence import EvidenceArrays, prepare_evidence
 from api.stats.types import (
-    EvidenceArrays,
     Informing,
     Note,
     NoteKind,
@@ -36,7 +36,6 @@ from api.stats.types import (
     TestKey,
     TestTally,
     Verdict,
-    prepare_evidence,
     record_finding,
 )
 

@@ -8,7 +8,8 @@ from scipy import stats
 
 from api.stats import bayes, budget
 from api.stats.baseline import compute_baseline
-from api.stats.types import NoteKind, Prior, TestBaseline, Verdict, prepare_evidence
+from api.stats.evidence import prepare_evidence
+from api.stats.types import NoteKind, Prior, TestBaseline, Verdict
 from tests.stats.helpers import SUITE, baseline, baselines, flagged, tally
 
 STABLE_PRIOR = Prior(0.3, 600.0)
