@@ -41,7 +41,7 @@ from importlib import resources
 import numpy as np
 from scipy import stats
 
-from api.stats.evidence import EvidenceArrays, prepare_evidence
+from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
     Note,
@@ -158,11 +158,7 @@ def evaluate(
     failures_pitied: int = 2,
 ) -> PolicyResult:
     """Judge one job of a payload by the aggregator's rules (``prior`` is ignored)."""
-    ev = (
-        evidence
-        if isinstance(evidence, EvidenceArrays)
-        else prepare_evidence(evidence, baselines, informing)
-    )
+    ev = as_evidence(evidence, baselines, informing)
     passes, failures, skips = ev.passes, ev.failures, ev.skips
     attempts = passes + failures
     did_not_run = attempts == 0

@@ -59,7 +59,7 @@ from api.stats.budget import (
     sidak_level,
     upper_tails,
 )
-from api.stats.evidence import EvidenceArrays, prepare_evidence
+from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
     Note,
@@ -107,11 +107,7 @@ def evaluate(
         raise ValueError(f"budget must be in (0, 1), got {budget}")
     if not 0.0 <= safety < 1.0:
         raise ValueError(f"safety must be in [0, 1), got {safety}")
-    ev = (
-        evidence
-        if isinstance(evidence, EvidenceArrays)
-        else prepare_evidence(evidence, baselines, informing)
-    )
+    ev = as_evidence(evidence, baselines, informing)
     prior = prior or DEFAULT_PRIOR
     ran = ev.runs > 0
     judged = ran & ~ev.informing

@@ -159,3 +159,14 @@ def baseline_index(
     if isinstance(baselines, Mapping):
         return baselines
     return {b.key: b for b in baselines}
+
+
+def as_evidence(
+    evidence: Iterable[TestTally] | EvidenceArrays,
+    baselines: Mapping[TestKey, TestBaseline] | Iterable[TestBaseline] | None,
+    informing: Informing | None = None,
+) -> EvidenceArrays:
+    """What every policy judges: prepared arrays as given, or tallies joined with baselines."""
+    if isinstance(evidence, EvidenceArrays):
+        return evidence
+    return prepare_evidence(evidence, baselines, informing)

@@ -17,7 +17,7 @@ import inspect
 from collections.abc import Callable, Iterable, Mapping
 
 from api.stats import aggregator, bayes, stddev
-from api.stats.evidence import EvidenceArrays, prepare_evidence
+from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
     PolicyResult,
@@ -79,8 +79,7 @@ def evaluate(
     """Run ``policy`` (``None``: the default, ``bayes``) on one job of a payload."""
     name = policy or DEFAULT_POLICY
     validate(name, knobs)
-    if not isinstance(evidence, EvidenceArrays):
-        evidence = prepare_evidence(evidence, baselines, informing)
+    evidence = as_evidence(evidence, baselines, informing)
     return POLICIES[name](evidence, baselines, prior, informing=informing, **knobs)
 
 

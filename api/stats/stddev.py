@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import stats
 
-from api.stats.evidence import EvidenceArrays, prepare_evidence
+from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
     Note,
@@ -59,11 +59,7 @@ def evaluate(
     tiny_history: int = 20,
 ) -> PolicyResult:
     """Judge one job of a payload by the literal mean + z standard deviations rule."""
-    ev = (
-        evidence
-        if isinstance(evidence, EvidenceArrays)
-        else prepare_evidence(evidence, baselines, informing)
-    )
+    ev = as_evidence(evidence, baselines, informing)
     k = ev.runs
     ran = k > 0
     new_rate = np.nan if prior is None else 1.0 - prior.mean_failure_rate
