@@ -17,15 +17,14 @@ bp = Blueprint("verdicts", __name__)
 def get_verdict(payload_id: str) -> Response:
     query = load_query(VerdictQuery())
     policy, fmt = query["policy"], query["format"]
-    if request.if_none_match:
-        current = verdicts.payload_etag(store(), payload_id, policy=policy)
-        if request.if_none_match.contains(f"{current}-{fmt}"):
-            not_modified = Response(status=304)
-            not_modified.set_etag(f"{current}-{fmt}")
-            return not_modified
+    prepared = verdicts.prepare(store(), payload_id, policy=policy)
+    if request.if_none_match.contains(f"{prepared.etag}-{fmt}"):
+        not_modified = Response(status=304)
+        not_modified.set_etag(f"{prepared.etag}-{fmt}")
+        return not_modified
     cache = verdicts.CACHE if current_app.config["VERDICT_CACHE"] else None
-    verdict = verdicts.judge_payload(store(), payload_id, policy=policy, cache=cache,
-                                     cache_scope=current_app.config["DATABASE"])
+    verdict = verdicts.judge(store(), prepared, cache=cache,
+                             cache_scope=current_app.config["DATABASE"])
     if fmt == "markdown":
         response = Response(verdict_markdown.render(verdict), mimetype="text/markdown")
     else:

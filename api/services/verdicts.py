@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,7 +115,7 @@ def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInp
     return payload, inputs
 
 
-def _stamp(payload_id: str, payload: Payload | None, inputs: list[_JobInputs],
+def _stamp(payload_id: str, payload: Payload | None, inputs: Sequence[_JobInputs],
            deadline_passed: bool, policy: str | None) -> str:
     parts: list[Any] = [payload_id, policy, deadline_passed,
                         payload.updated_at if payload else None]
@@ -127,10 +128,16 @@ def _stamp(payload_id: str, payload: Payload | None, inputs: list[_JobInputs],
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
-def payload_etag(store: Store, payload_id: str, *, policy: str | None = None,
-                 now: datetime | None = None) -> str:
-    payload, inputs = _gather(store, payload_id)
-    return _stamp(payload_id, payload, inputs, _deadline_passed(payload, now), policy)
+@dataclass(frozen=True, slots=True)
+class PreparedVerdict:
+    """Everything a verdict depends on, gathered once; ``etag`` identifies its result."""
+
+    payload_id: str
+    policy: str | None
+    payload: Payload | None
+    inputs: tuple[_JobInputs, ...]
+    deadline_passed: bool
+    etag: str
 
 
 def _deadline_passed(payload: Payload | None, now: datetime | None) -> bool:
@@ -139,25 +146,42 @@ def _deadline_passed(payload: Payload | None, now: datetime | None) -> bool:
     return (now or datetime.now(UTC)) >= payload.deadline
 
 
-def judge_payload(store: Store, payload_id: str, *, policy: str | None = None,
-                  now: datetime | None = None, cache: VerdictCache | None = CACHE,
-                  cache_scope: str = "") -> PayloadVerdict:
+def prepare(store: Store, payload_id: str, *, policy: str | None = None,
+            now: datetime | None = None) -> PreparedVerdict:
+    """Gather the verdict's inputs (cheap: no test results are read) and its ETag."""
     payload, inputs = _gather(store, payload_id)
     deadline_passed = _deadline_passed(payload, now)
-    etag = _stamp(payload_id, payload, inputs, deadline_passed, policy)
-    key = (cache_scope, payload_id, policy or "")
-    if cache is not None and (hit := cache.get(key, etag)) is not None:
+    return PreparedVerdict(payload_id=payload_id, policy=policy, payload=payload,
+                           inputs=tuple(inputs), deadline_passed=deadline_passed,
+                           etag=_stamp(payload_id, payload, inputs, deadline_passed, policy))
+
+
+def judge(store: Store, prepared: PreparedVerdict, *, cache: VerdictCache | None = CACHE,
+          cache_scope: str = "") -> PayloadVerdict:
+    key = (cache_scope, prepared.payload_id, prepared.policy or "")
+    if cache is not None and (hit := cache.get(key, prepared.etag)) is not None:
         return hit
-    jobs = tuple(_judge_job(store, payload_id, item, policy, deadline_passed) for item in inputs)
+    jobs = tuple(_judge_job(store, prepared.payload_id, item, prepared.policy,
+                            prepared.deadline_passed) for item in prepared.inputs)
     verdicts = {job.verdict for job in jobs}
     overall = FAIL if FAIL in verdicts else PENDING if PENDING in verdicts else PASS
-    result = PayloadVerdict(payload=payload_id, verdict=overall,
-                            policy=policy or DEFAULT_POLICY,
+    payload = prepared.payload
+    result = PayloadVerdict(payload=prepared.payload_id, verdict=overall,
+                            policy=prepared.policy or DEFAULT_POLICY,
                             deadline=payload.deadline if payload else None,
-                            deadline_passed=deadline_passed, jobs=jobs, etag=etag)
+                            deadline_passed=prepared.deadline_passed, jobs=jobs,
+                            etag=prepared.etag)
     if cache is not None:
         cache.put(key, result)
     return result
+
+
+def judge_payload(store: Store, payload_id: str, *, policy: str | None = None,
+                  now: datetime | None = None, cache: VerdictCache | None = CACHE,
+                  cache_scope: str = "") -> PayloadVerdict:
+    """Prepare and judge in one call (the benchmarks', the CLI tests' and the demo's way)."""
+    return judge(store, prepare(store, payload_id, policy=policy, now=now), cache=cache,
+                 cache_scope=cache_scope)
 
 
 def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override: str | None,
