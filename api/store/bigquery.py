@@ -52,6 +52,7 @@ from api.store.bigquery_rows import (
 from api.store.bigquery_runs import BigQueryRuns
 from api.store.bigquery_schema import migrate
 from api.store.sqlite_codec import (
+    check_expected,
     decode_cursor,
     dump_map,
     encode_cursor,
@@ -191,9 +192,7 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
     # -- payloads ----------------------------------------------------------------------------
 
     def put_payload(self, payload: Payload) -> tuple[Payload, WriteOutcome]:
-        for job, runs in dict(payload.expected).items():
-            if not isinstance(job, str) or isinstance(runs, bool) or not isinstance(runs, int):
-                raise TypeError(f"expected runs must map job names to integers: {job!r}: {runs!r}")
+        check_expected(payload.expected)
         expected = dump_map(payload.expected)
         deadline = to_us(payload.deadline)
         c = self._conn

@@ -34,12 +34,11 @@ from api.store.bigquery_rows import (
     spec_columns,
     ts,
 )
-from api.store.sqlite_batch import Entry, prepare_tests
+from api.store.sqlite_batch import Entry, merge_entries, new_attachments, prepare_tests
 from api.store.sqlite_codec import (
     STATUSES,
     decode_cursor,
     encode_cursor,
-    merge_entry,
     to_us,
 )
 from api.store.sqlite_rows import check_limit
@@ -170,28 +169,18 @@ class BigQueryRuns:
                 raise NotFound(f"run {run_id!r} of job {job!r} does not exist")
             stored = json.loads(old.files)
             seen = {sha for _, sha, _ in stored}
-            added: list[bool] = []
-            incoming: dict[tuple[str, str], Entry] = {}
-            new_files: list[list[Any]] = []
-            for attached, batch in zip(files, batches, strict=True):
-                sha = attached.file.sha256
-                added.append(sha not in seen)
-                if sha in seen:
-                    continue
-                seen.add(sha)
-                new_files.append([attached.file.name, sha, attached.file.tests])
-                for key, entry in batch.entries().items():
-                    incoming[key] = merge_entry(incoming[key], entry) if key in incoming else entry
+            added, new_files, incoming = new_attachments(files, batches, seen)
             if not new_files:
-                return old.run(), tuple(added)
+                return old.run(), added
             merged = self._entries(old) if old.n_total else {}
-            for key, entry in incoming.items():
-                merged[key] = merge_entry(merged[key], entry) if key in merged else entry
+            merge_entries(merged, incoming)
             # The results no longer are what was put: the fingerprint is cleared so a later
             # put of the same tests writes (and drops the files).
             run = self._write_run(RunSpec(job=job, run_id=run_id, status=RunStatus(old.status)),
-                                  old.spec_columns(), old, merged, stored + new_files, None)
-            return None if run is None else (run, tuple(added))
+                                  old.spec_columns(), old, merged,
+                                  stored + [[f.name, f.sha256, f.tests] for f in new_files],
+                                  None)
+            return None if run is None else (run, added)
 
         return self._retrying(attempt)  # type: ignore[no-any-return]
 

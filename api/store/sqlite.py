@@ -31,6 +31,7 @@ from api.store.base import (
     StoreUnavailable,
 )
 from api.store.sqlite_codec import (
+    check_expected,
     decode_cursor,
     dump_map,
     encode_cursor,
@@ -218,9 +219,7 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
     # -- payloads ----------------------------------------------------------------------------
 
     def put_payload(self, payload: Payload) -> tuple[Payload, WriteOutcome]:
-        for job, runs in dict(payload.expected).items():
-            if not isinstance(job, str) or isinstance(runs, bool) or not isinstance(runs, int):
-                raise TypeError(f"expected runs must map job names to integers: {job!r}: {runs!r}")
+        check_expected(payload.expected)
         expected = dump_map(payload.expected)
         deadline = to_us(payload.deadline)
         with self._write() as tx:

@@ -9,11 +9,12 @@ from __future__ import annotations
 import hashlib
 import marshal
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from api.domain import RunCounts, TestResult, TestStatus, truncate_message
+from api.domain import JunitFile, RunCounts, TestResult, TestStatus, truncate_message
+from api.store.base import AttachedFile
 from api.store.sqlite_codec import duration_ms, merge_entry
 
 Entry = tuple[int, int | None, str | None]  # (status, duration_ms, message)
@@ -74,9 +75,38 @@ def prepare_tests(tests: Sequence[TestResult]) -> Batch:
     text = dict(messages)
     merged: dict[tuple[str, str], Entry] = {}
     for i, key in enumerate(keys):
-        entry = (statuses[i], durations[i], text.get(i))
-        merged[key] = merge_entry(merged[key], entry) if key in merged else entry
+        merge_entries(merged, {key: (statuses[i], durations[i], text.get(i))})
     return batch_of(merged)
+
+
+def merge_entries(into: dict[tuple[str, str], Entry],
+                  more: Mapping[tuple[str, str], Entry]) -> None:
+    """Fold ``more`` into ``into``: a test seen in both is merged like a retry."""
+    for key, entry in more.items():
+        into[key] = merge_entry(into[key], entry) if key in into else entry
+
+
+def new_attachments(
+    files: Sequence[AttachedFile], batches: Sequence[Batch], seen: set[str]
+) -> tuple[tuple[bool, ...], list[JunitFile], dict[tuple[str, str], Entry]]:
+    """Which of a request's files are new (by sha256: already attached, or repeated within the
+    request), and the tests of the new ones merged into one entry per test."""
+    seen = set(seen)
+    added: list[bool] = []
+    new_files: list[JunitFile] = []
+    merged: dict[tuple[str, str], Entry] = {}
+    for attached, batch in zip(files, batches, strict=True):
+        sha = attached.file.sha256
+        added.append(sha not in seen)
+        if sha in seen:
+            continue
+        seen.add(sha)
+        new_files.append(attached.file)
+        if not merged:
+            merged = batch.entries()  # the usual single file: nothing to merge yet
+        else:
+            merge_entries(merged, batch.entries())
+    return tuple(added), new_files, merged
 
 
 def batch_of(entries: dict[tuple[str, str], Entry]) -> Batch:

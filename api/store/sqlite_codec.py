@@ -39,6 +39,13 @@ def now_us() -> int:
     return time.time_ns() // 1000
 
 
+def check_expected(expected: Mapping[str, Any]) -> None:
+    """A payload's expectations must map job names to run counts (checked before writing)."""
+    for job, runs in dict(expected).items():
+        if not isinstance(job, str) or isinstance(runs, bool) or not isinstance(runs, int):
+            raise TypeError(f"expected runs must map job names to integers: {job!r}: {runs!r}")
+
+
 def dump_map(value: Mapping[str, Any] | None) -> str:
     """Canonical JSON, so stored and incoming maps compare as strings."""
     return json.dumps(dict(value or {}), sort_keys=True, separators=(",", ":"), ensure_ascii=False)

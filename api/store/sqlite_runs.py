@@ -12,7 +12,6 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from api.domain import (
-    JunitFile,
     Page,
     Run,
     RunSpec,
@@ -27,17 +26,16 @@ from api.store.base import (
 )
 from api.store.sqlite_batch import (
     EMPTY_FINGERPRINT,
-    Entry,
     count_columns,
     counts_of,
     fingerprint_of,
+    new_attachments,
     prepare_tests,
 )
 from api.store.sqlite_codec import (
     STATUSES,
     decode_cursor,
     encode_cursor,
-    merge_entry,
     now_us,
     to_us,
 )
@@ -132,24 +130,10 @@ class SqliteRuns:
             seen = {
                 sha for (sha,) in conn.execute("SELECT sha256 FROM files WHERE run_pk = ?", (pk,))
             }
-            added: list[bool] = []
-            merged: dict[tuple[str, str], Entry] = {}
-            new_files: list[JunitFile] = []
-            for attached, batch in zip(files, batches, strict=True):
-                sha = attached.file.sha256
-                added.append(sha not in seen)
-                if sha in seen:
-                    continue
-                seen.add(sha)
-                new_files.append(attached.file)
-                if not merged:
-                    merged = batch.entries()  # the usual single file: nothing to merge yet
-                    continue
-                for key, entry in batch.entries().items():
-                    merged[key] = merge_entry(merged[key], entry) if key in merged else entry
+            added, new_files, merged = new_attachments(files, batches, seen)
             if not new_files:
                 tx.commit = False
-                return load_run(conn, job, pk), tuple(added)
+                return load_run(conn, job, pk), added
             merge_results(conn, pk, merged)
             conn.executemany(
                 "INSERT INTO files (run_pk, sha256, name, tests) VALUES (?, ?, ?, ?)"
@@ -169,7 +153,7 @@ class SqliteRuns:
                 " updated_at = max(?, updated_at + 1) WHERE pk = ?",
                 (*count_columns(counts), now_us(), pk),
             )
-            return load_run(conn, job, pk), tuple(added)
+            return load_run(conn, job, pk), added
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         with self._read() as conn:
