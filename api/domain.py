@@ -59,7 +59,12 @@ class RunStatus(enum.StrEnum):
     @property
     def is_evidence(self) -> bool:
         """Infrastructure outcomes (error, aborted) never count as test evidence."""
-        return self in (RunStatus.SUCCESS, RunStatus.FAILURE)
+        return self in EVIDENCE_STATUSES
+
+
+# The one definition of which runs are test evidence: verdicts, baselines and both store
+# backends' SQL (built from this tuple) agree on it. A tuple, so the SQL text is stable.
+EVIDENCE_STATUSES: tuple[RunStatus, ...] = (RunStatus.SUCCESS, RunStatus.FAILURE)
 
 
 def merge_status(first: TestStatus, second: TestStatus) -> TestStatus:
@@ -116,9 +121,15 @@ class RunCounts:
 
     @classmethod
     def of(cls, results: Iterable[TestResult]) -> RunCounts:
+        return cls.tally((result.status, 1) for result in results)
+
+    @classmethod
+    def tally(cls, counted: Iterable[tuple[int, int]]) -> RunCounts:
+        """The counts of ``(status, how many)`` pairs (a status may repeat): the one status
+        tally of the code base, shared by the domain and every store backend."""
         tally = [0, 0, 0, 0, 0]
-        for result in results:
-            tally[result.status] += 1
+        for status, count in counted:
+            tally[status] += count
         return cls(
             total=sum(tally),
             passed=tally[TestStatus.PASSED],

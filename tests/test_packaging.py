@@ -24,8 +24,8 @@ def test_the_wheel_carries_the_contract_migrations_and_tables(tmp_path: Path) ->
                    check=True, timeout=600, capture_output=True)
     wheel = zipfile.ZipFile(next((tmp_path / "dist").glob("flakegate-*.whl")))
     names = set(wheel.namelist())
-    migrations = sorted(p.name for p in (ROOT / "api/store/migrations").glob("*.sql"))
-    assert {f"api/store/migrations/{name}" for name in migrations} <= names
+    migrations = sorted(p.name for p in (ROOT / "api/store/sqlite/migrations").glob("*.sql"))
+    assert {f"api/store/sqlite/migrations/{name}" for name in migrations} <= names
     assert "api/stats/required_passes.json" in names
     assert wheel.read("api/openapi.yaml") == (ROOT / "openapi.yaml").read_bytes()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -15,7 +15,7 @@ from typing import Any
 
 from api.domain import Run
 from api.store import RunFilter, Store
-from api.store.bigquery_schema import Table
+from api.store.bigquery.schema import Table
 
 S, N64, F, B, T, D = "STRING", "INT64", "FLOAT64", "BOOL", "TIMESTAMP", "DATE"
 R, O = "REQUIRED", "NULLABLE"  # noqa: E741

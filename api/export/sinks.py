@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from api.export.rows import TABLES, Batch, State
-from api.store.bigquery_client import strings
-from api.store.bigquery_schema import Table
+from api.store.bigquery.client import strings
+from api.store.bigquery.schema import Table
 
 _STATE = Table("export_state", (("source", "STRING", "REQUIRED"), ("state", "STRING", "REQUIRED"),
                                 ("updated_at", "TIMESTAMP", "REQUIRED")))

@@ -25,6 +25,7 @@ from api.store.base import (
     Store,
     StoreError,
     StoreUnavailable,
+    VerdictInputs,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "VerdictInputs",
     "open_store",
 ]
 

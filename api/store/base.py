@@ -27,6 +27,11 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   and ``payload_evidence`` never count ``pending``, ``error`` or ``aborted`` runs. In a tally a
   result counts once under ``passes`` (passed), ``failures`` (failed or error), ``flakes``
   (flaked) or ``skips`` (skipped).
+* **Verdict inputs in one call.** ``verdict_inputs(payload)`` returns, from one consistent
+  read, everything a verdict needs before any test result: the registration, the per-job run
+  summaries (as ``payload_runs``), and for each *involved* job (a job with runs of the payload
+  or named in the registration's ``expected``) its :class:`~api.domain.Job` and newest
+  :class:`BaselineVersion`. Its cost does not grow in round trips with the number of jobs.
 * **Crawl ledger.** ``put_crawl_records`` upserts by ``(source, build)``; reads return what was
   last put. Pull ingestion keeps its incremental state here, not in files.
 * **Baselines** are versioned per job from 1 upwards; ``put_baseline`` assigns the next version
@@ -37,7 +42,7 @@ from __future__ import annotations
 
 import abc
 import enum
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -169,6 +174,21 @@ class CrawlRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class VerdictInputs:
+    """What a payload's verdict depends on, read at once (see ``Store.verdict_inputs``).
+
+    ``jobs`` and ``baselines`` are keyed by job name and hold only involved jobs that exist
+    (an expected job never created is absent from ``jobs``) and that have a baseline (newest
+    version) respectively.
+    """
+
+    payload: Payload | None
+    runs: tuple[PayloadJobRuns, ...]  # ordered by job name, as ``payload_runs``
+    jobs: Mapping[str, Job]
+    baselines: Mapping[str, BaselineVersion]
+
+
+@dataclass(frozen=True, slots=True)
 class RunFilter:
     payload: str | None = None
     status: RunStatus | None = None
@@ -268,6 +288,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
         """Per job that has runs of ``payload``, how far they got; ordered by job name."""
+
+    @abc.abstractmethod
+    def verdict_inputs(self, payload: str) -> VerdictInputs:
+        """The payload's registration (or ``None``), its ``payload_runs``, and each involved
+        job's settings and newest baseline, read in one transaction or as few queries as the
+        backend allows (never one per job). Involved jobs are those with runs of ``payload``
+        plus those named in the registration's ``expected``; an unknown payload with no runs
+        gives ``VerdictInputs(None, (), {}, {})``.
+        """
 
     @abc.abstractmethod
     def payload_evidence(self, job: str, payload: str,

@@ -57,7 +57,7 @@ def test_replacing_tests_keeps_one_previous_generation(bq_url: str) -> None:
     for status in (TestStatus.PASSED, TestStatus.FAILED, TestStatus.FLAKED):
         store.put_run(RunSpec("j", "1", RunStatus.SUCCESS),
                       [TestResult("t", "s", status)])
-        gens.append(store._run_row("j", "1").gen)  # type: ignore[union-attr]
+        gens.append(store._runs._run_row("j", "1").gen)  # type: ignore[union-attr]
         assert store.get_run_tests("j", "1") == [TestResult("t", "s", status)]
     assert _generations(store) == sorted(gens[-2:]), "the current and the one before"
 
@@ -67,12 +67,12 @@ def test_a_lost_compare_and_set_is_retried_on_fresh_data(bq_url: str) -> None:
     assert isinstance(store, BigQueryStore)
     store.migrate()
     store.put_run(RunSpec("j", "1", RunStatus.PENDING))
-    stale = store._run_row("j", "1")
+    stale = store._runs._run_row("j", "1")
     other = open_store(bq_url)
     other.put_run(RunSpec("j", "1", RunStatus.FAILURE), [TestResult("t", "s", TestStatus.FAILED)])
     reads = iter([stale])
-    real = store._run_row
-    store._run_row = lambda job, run_id: next(reads, None) or real(job, run_id)  # type: ignore[method-assign]
+    real = store._runs._run_row
+    store._runs._run_row = lambda job, run_id: next(reads, None) or real(job, run_id)  # type: ignore[method-assign]
     run, outcome = store.put_run(RunSpec("j", "1", RunStatus.SUCCESS),
                                  [TestResult("t", "s", TestStatus.PASSED)])
     assert outcome is WriteOutcome.UPDATED and run.spec.status is RunStatus.SUCCESS

@@ -45,7 +45,7 @@ from api.store import (
 )
 from api.store import base as store_base
 from api.store.sqlite import SqliteStore
-from api.store.sqlite_schema import Migration, apply_migrations, load_migrations
+from api.store.sqlite.schema import Migration, apply_migrations, load_migrations
 
 PASSED, FAILED, SKIPPED = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 SPAWN = multiprocessing.get_context("spawn")
@@ -137,7 +137,7 @@ def _crash_worker(path: str, method: str, statement: str) -> None:
         if sql.lstrip().startswith(statement):
             os._exit(17)
 
-    store._conn = Proxy(store.connection, die)  # type: ignore[assignment]
+    store.db.conn = Proxy(store.connection, die)  # type: ignore[assignment]
     tests = [tr(f"t{k}", FAILED if k % 7 == 0 else PASSED, message="m") for k in range(500)]
     if method == "put_run":
         store.put_run(spec(job="crash", run_id="1"), tests)
@@ -464,12 +464,12 @@ def test_an_error_mid_write_rolls_back_and_the_store_stays_usable(
         if sql.lstrip().startswith(statement):
             raise RuntimeError("disk on fire")
 
-    sqlite_store._conn = Proxy(real, fail)  # type: ignore[assignment]
+    sqlite_store.db.conn = Proxy(real, fail)  # type: ignore[assignment]
     with pytest.raises(RuntimeError):
         sqlite_store.put_run(spec(job="new"), [tr("a", FAILED, message="m")])
     with pytest.raises(RuntimeError):
         sqlite_store.put_run(spec(run_id="kept"), [tr("b", FAILED, message="m")])
-    sqlite_store._conn = real
+    sqlite_store.db.conn = real
     assert not real.in_transaction
     assert sqlite_store.get_job("new") is None
     assert sqlite_store.get_run_tests("e2e", "kept") == [tr("a")]
@@ -484,11 +484,11 @@ def test_an_error_mid_write_rolls_back_and_the_store_stays_usable(
 def count_statements(store: SqliteStore, action: Callable[[], object]) -> int:
     calls: list[str] = []
     real = store.connection
-    store._conn = Proxy(real, calls.append)  # type: ignore[assignment]
+    store.db.conn = Proxy(real, calls.append)  # type: ignore[assignment]
     try:
         action()
     finally:
-        store._conn = real
+        store.db.conn = real
     return len(calls)
 
 
@@ -824,6 +824,7 @@ def bytes_per_result(store: SqliteStore, db_path: Path, results: int) -> float:
     return db_path.stat().st_size / results
 
 
+@pytest.mark.slow
 def test_storage_per_result_is_at_most_40_bytes_at_one_million(
     sqlite_store: SqliteStore, db_path: Path
 ) -> None:

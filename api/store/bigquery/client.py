@@ -15,19 +15,23 @@ from __future__ import annotations
 import io
 import json
 import os
+import random
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from api.store.base import StoreError, StoreUnavailable
 
 ENDPOINT_ENV = "FLAKEGATE_BIGQUERY_ENDPOINT"
 DEFAULT_DEADLINE = 60.0
+MAX_ATTEMPTS = 8
+T = TypeVar("T")
 
 # One lock per dataset and process: writes of one process are serialised (BigQuery would
 # otherwise abort concurrent DML on one table and make us retry); across processes the
-# compare-and-set MERGEs in bigquery.py keep writes correct.
+# compare-and-set MERGEs of the store keep writes correct.
 _LOCKS: dict[tuple[str, str, str], threading.RLock] = {}
 _LOCKS_GUARD = threading.Lock()
 
@@ -185,6 +189,21 @@ class Connection:
 
 class Conflict(StoreError):
     """A concurrent DML statement touched the same table; the caller re-reads and retries."""
+
+
+def retrying(conn: Connection, attempt: Callable[[], T | None]) -> T:
+    """Run ``attempt()`` under the dataset lock until its compare-and-set wins (it returns
+    ``None`` or raises :class:`Conflict` when another writer won: re-read and retry)."""
+    for tries in range(MAX_ATTEMPTS):
+        with conn.lock:
+            try:
+                result = attempt()
+            except Conflict:
+                result = None
+        if result is not None:
+            return result
+        time.sleep(min(2.0, 0.05 * 2**tries) * random.random())
+    raise StoreError("gave up after repeated concurrent updates; retry later")
 
 
 def _is_conflict(exc: Exception) -> bool:

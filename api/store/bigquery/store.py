@@ -25,9 +25,7 @@ parameterised multi-statement scripts, so every write is built from single state
 
 from __future__ import annotations
 
-import json
-import random
-import time
+from collections.abc import Sequence
 from typing import Any
 
 from api.domain import (
@@ -35,43 +33,62 @@ from api.domain import (
     JobSpec,
     Page,
     Payload,
+    Run,
+    RunSpec,
     Scope,
+    TestResult,
     WriteOutcome,
 )
-from api.store.base import Store, StoreError
-from api.store.bigquery_client import Connection, Typed
-from api.store.bigquery_history import BigQueryHistory
-from api.store.bigquery_rows import (
+from api.stats.types import Prior, TestBaseline, TestTally
+from api.store.base import (
+    AttachedFile,
+    AuditEntry,
+    BaselineVersion,
+    CrawlRecord,
+    CrawlState,
+    EvidenceColumns,
+    HistoryWindow,
+    PayloadJobRuns,
+    RunFilter,
+    Store,
+    StoreError,
+    VerdictInputs,
+)
+from api.store.bigquery.client import Connection, Typed, retrying
+from api.store.bigquery.crawl import BigQueryCrawl
+from api.store.bigquery.history import BigQueryHistory
+from api.store.bigquery.rows import (
     JOB_COLUMNS,
-    _job_of,
+    PAYLOAD_COLUMNS,
+    job_of,
     new_id,
     now_us,
+    payload_of,
     ts,
     us,
 )
-from api.store.bigquery_runs import BigQueryRuns
-from api.store.bigquery_schema import migrate
-from api.store.sqlite_codec import (
-    check_expected,
-    decode_cursor,
-    dump_map,
-    encode_cursor,
-    from_us,
-    to_us,
-)
-from api.store.sqlite_rows import check_limit
-
-MAX_ATTEMPTS = 8
+from api.store.bigquery.runs import BigQueryRuns
+from api.store.bigquery.schema import migrate
+from api.store.codec import check_expected, dump_map, from_us, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit
 
 
-class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
-    """A :class:`Store` on one BigQuery dataset; cheap to open (no request until used)."""
+class BigQueryStore(Store):
+    """A :class:`Store` on one BigQuery dataset; cheap to open (no request until used).
+
+    Jobs, payloads and tokens are written here; runs, history and the crawl ledger are
+    delegated to typed parts that share this store's :class:`Connection`.
+    """
 
     def __init__(self, project: str, dataset: str, *, client: Any = None,
                  deadline: float | None = None) -> None:
         kwargs = {} if deadline is None else {"deadline": deadline}
         self._conn = Connection(project, dataset, client=client, **kwargs)
         self.project, self.dataset = project, dataset
+        self._runs = BigQueryRuns(self._conn)
+        self._history = BigQueryHistory(self._conn)
+        self._crawl = BigQueryCrawl(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -95,21 +112,6 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
         except Exception as exc:
             raise StoreError(f"bigquery store {self.project}/{self.dataset} is not usable:"
                              f" {exc}") from exc
-
-    def _retrying(self, attempt: Any) -> Any:
-        """Run ``attempt()`` under the dataset lock until its compare-and-set wins."""
-        from api.store.bigquery_client import Conflict
-
-        for tries in range(MAX_ATTEMPTS):
-            with self._conn.lock:
-                try:
-                    result = attempt()
-                except Conflict:
-                    result = None
-            if result is not None:
-                return result
-            time.sleep(min(2.0, 0.05 * 2**tries) * random.random())
-        raise StoreError("gave up after repeated concurrent updates; retry later")
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -135,14 +137,6 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
                 "expected_runs": Typed("INT64", expected), "settings": settings,
                 "stamp": new_id(), "created_at": ts(created), "updated_at": ts(updated)}
 
-    def _ensure_job(self, name: str) -> None:
-        now = now_us()
-        c = self._conn
-        c.execute(f"MERGE {c.table('jobs')} T USING (SELECT @name AS name) S ON T.name = S.name"
-                  " WHEN NOT MATCHED THEN INSERT (name, variant, policy, expected_runs,"
-                  " settings, stamp, created_at, updated_at) VALUES (@name, '{}', NULL, NULL,"
-                  " '{}', @stamp, @now, @now)", name=name, stamp=new_id(), now=ts(now))
-
     def put_job(self, spec: JobSpec) -> tuple[Job, WriteOutcome]:
         variant = None if spec.variant is None else dump_map(spec.variant)
         settings = None if spec.settings is None else dump_map(spec.settings)
@@ -163,20 +157,21 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
                        spec.expected_runs if spec.expected_runs is not None else row[3],
                        settings or row[4])
                 if new == tuple(row[1:5]):
-                    return _job_of(row), WriteOutcome.UNCHANGED
-                values = self._job_values(spec.name, *new, to_us(row[6]),  # type: ignore[arg-type]
-                                          max(now, to_us(row[7]) + 1))  # type: ignore[operator]
+                    return job_of(row), WriteOutcome.UNCHANGED
+                created, updated = us(row[6]), us(row[7])
+                assert created is not None and updated is not None  # NOT NULL columns
+                values = self._job_values(spec.name, *new, created, max(now, updated + 1))
                 outcome, old = WriteOutcome.UPDATED, row[5]
             if not self._cas_job(spec.name, old, values):
                 return None
-            return _job_of(tuple(v.value if isinstance(v, Typed) else v
+            return job_of(tuple(v.value if isinstance(v, Typed) else v
                                  for v in values.values())), outcome
 
-        return self._retrying(attempt)  # type: ignore[no-any-return]
+        return retrying(self._conn, attempt)
 
     def get_job(self, name: str) -> Job | None:
         row = self._job_row(name)
-        return None if row is None else _job_of(row)
+        return None if row is None else job_of(row)
 
     def list_jobs(self, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
@@ -185,7 +180,7 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
             f"SELECT {JOB_COLUMNS} FROM {self._conn.table('jobs')}"
             " WHERE @after IS NULL OR name > @after ORDER BY name LIMIT @n",
             after=Typed("STRING", after), n=limit + 1)
-        jobs = tuple(_job_of(row) for row in rows[:limit])
+        jobs = tuple(job_of(row) for row in rows[:limit])
         more = len(rows) > limit
         return Page(jobs, encode_cursor("jobs", [jobs[-1].name]) if more else None)
 
@@ -198,13 +193,14 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
         c = self._conn
 
         def attempt() -> tuple[Payload, WriteOutcome] | None:
-            rows = c.rows(f"SELECT expected, deadline, stamp, created_at, updated_at"
-                          f" FROM {c.table('payloads')} WHERE id = @id", id=payload.id)
+            rows = c.rows(f"SELECT {PAYLOAD_COLUMNS} FROM {c.table('payloads')} WHERE id = @id",
+                          id=payload.id)
             now = now_us()
             if rows and (rows[0][0], us(rows[0][1])) == (expected, deadline):
-                return self._payload(payload.id, rows[0]), WriteOutcome.UNCHANGED
-            created = to_us(rows[0][3]) if rows else now
-            updated = max(now, to_us(rows[0][4]) + 1) if rows else now  # type: ignore[operator]
+                return payload_of(payload.id, rows[0]), WriteOutcome.UNCHANGED
+            created = us(rows[0][3]) if rows else now
+            stored = us(rows[0][4]) if rows else None
+            updated = now if stored is None else max(now, stored + 1)
             stamp = new_id()
             won = c.execute(
                 f"MERGE {c.table('payloads')} T USING (SELECT @id AS id) S ON T.id = S.id"
@@ -217,23 +213,17 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
                 updated=ts(updated))
             if won != 1:
                 return None
-            stored = self._payload(payload.id, (expected, from_us(deadline), stamp,
+            put = payload_of(payload.id, (expected, from_us(deadline), stamp,
                                                 from_us(created), from_us(updated)))
-            return stored, WriteOutcome.UPDATED if rows else WriteOutcome.CREATED
+            return put, WriteOutcome.UPDATED if rows else WriteOutcome.CREATED
 
-        return self._retrying(attempt)  # type: ignore[no-any-return]
-
-    @staticmethod
-    def _payload(payload_id: str, row: tuple[Any, ...]) -> Payload:
-        expected, deadline, _, created_at, updated_at = row
-        return Payload(id=payload_id, expected=json.loads(expected), deadline=deadline,
-                       created_at=created_at, updated_at=updated_at)
+        return retrying(self._conn, attempt)
 
     def get_payload(self, payload_id: str) -> Payload | None:
         c = self._conn
-        rows = c.rows(f"SELECT expected, deadline, stamp, created_at, updated_at"
-                      f" FROM {c.table('payloads')} WHERE id = @id", id=payload_id)
-        return self._payload(payload_id, rows[0]) if rows else None
+        rows = c.rows(f"SELECT {PAYLOAD_COLUMNS} FROM {c.table('payloads')} WHERE id = @id",
+                      id=payload_id)
+        return payload_of(payload_id, rows[0]) if rows else None
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -251,4 +241,82 @@ class BigQueryStore(BigQueryRuns, BigQueryHistory, Store):
         c = self._conn
         rows = c.rows(f"SELECT scope FROM {c.table('tokens')} WHERE hash = @hash",
                       hash=token_hash)
-        return Scope(rows[0][0]) if rows else None
+        return Scope(str(rows[0][0])) if rows else None
+
+    # -- runs (see runs.py) ------------------------------------------------------------------
+
+    def put_run(
+        self, spec: RunSpec, tests: Sequence[TestResult] | None = None
+    ) -> tuple[Run, WriteOutcome]:
+        return self._runs.put_run(spec, tests)
+
+    def attach_junit(
+        self, job: str, run_id: str, files: Sequence[AttachedFile]
+    ) -> tuple[Run, tuple[bool, ...]]:
+        return self._runs.attach_junit(job, run_id, files)
+
+    def get_run(self, job: str, run_id: str) -> Run | None:
+        return self._runs.get_run(job, run_id)
+
+    def list_runs(
+        self,
+        job: str,
+        *,
+        where: RunFilter = RunFilter(),  # noqa: B008  (frozen; mirrors the interface)
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._runs.list_runs(job, where=where, limit=limit, cursor=cursor)
+
+    def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
+        return self._runs.get_run_tests(job, run_id)
+
+    # -- history, verdict inputs and baselines (see history.py) ------------------------------
+
+    def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        return self._history.history_tallies(job, window)
+
+    def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
+        return self._history.payload_runs(payload)
+
+    def verdict_inputs(self, payload: str) -> VerdictInputs:
+        return self._history.verdict_inputs(payload)
+
+    def payload_evidence(self, job: str, payload: str,
+                         baseline_version: int | None) -> EvidenceColumns:
+        return self._history.payload_evidence(job, payload, baseline_version)
+
+    def put_baseline(self, job: str, *, window_days: int, max_runs: int,
+                     exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
+                     tests: Sequence[TestBaseline], note: str | None = None,
+                     audit: AuditEntry | None = None) -> BaselineVersion:
+        return self._history.put_baseline(
+            job, window_days=window_days, max_runs=max_runs, exclude_payload=exclude_payload,
+            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit)
+
+    def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
+        return self._history.get_baseline(job, version)
+
+    def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
+        return self._history.baseline_tests(job, version)
+
+    def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        return self._history.list_baselines(job, limit=limit, cursor=cursor)
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._history.add_audit(entry)
+
+    def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        return self._history.list_audit(job, limit=limit, cursor=cursor)
+
+    # -- crawl ledger (see crawl.py) ---------------------------------------------------------
+
+    def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
+        self._crawl.put_crawl_records(records)
+
+    def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
+        return self._crawl.get_crawl_records(source, builds)
+
+    def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
+                           cursor: str | None = None) -> Page:
+        return self._crawl.list_crawl_records(source, state=state, limit=limit, cursor=cursor)

@@ -1,41 +1,39 @@
-"""The pull crawler's ledger in the SQLite backend (a mixin of SqliteStore)."""
+"""The pull crawler's ledger in the SQLite backend (a part of SqliteStore)."""
 
 from __future__ import annotations
 
-import sqlite3
+import json
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from typing import Any
 
 from api.domain import Page
 from api.store.base import CrawlRecord, CrawlState
-from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, now_us, to_us
-from api.store.sqlite_rows import check_limit
+from api.store.codec import from_us, now_us, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit
+from api.store.sqlite.db import Database
 
 _COLUMNS = "source, build, state, attempts, reason, job, run_id, first_seen, updated_at"
 
 
-def _record(row: tuple[object, ...]) -> CrawlRecord:
+def _record(row: tuple[Any, ...]) -> CrawlRecord:
     source, build, state, attempts, reason, job, run_id, first_seen, updated_at = row
-    return CrawlRecord(source=source, build=build, state=CrawlState(state),  # type: ignore[arg-type]
-                       attempts=int(attempts), reason=reason, job=job,  # type: ignore[arg-type]
-                       run_id=run_id, first_seen=from_us(first_seen),  # type: ignore[arg-type]
-                       updated_at=from_us(updated_at))  # type: ignore[arg-type]
+    return CrawlRecord(source=str(source), build=str(build), state=CrawlState(state),
+                       attempts=int(attempts), reason=reason, job=job, run_id=run_id,
+                       first_seen=from_us(first_seen), updated_at=from_us(updated_at))
 
 
 class SqliteCrawl:
-    """Expects ``self._read()`` and ``self._write()`` transaction helpers from SqliteStore."""
+    """The crawl ledger's reads and writes on the store's :class:`Database`."""
 
-    _read: object
-    _write: object
-
-    def _reader(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._read()  # type: ignore[operator,no-any-return]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
         if not records:
             return
         now = now_us()
-        with self._write() as tx:  # type: ignore[operator]
+        with self._db.write() as tx:
             tx.conn.executemany(
                 f"INSERT INTO crawl_records ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (source, build) DO UPDATE SET state = excluded.state,"
@@ -49,9 +47,7 @@ class SqliteCrawl:
     def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
         if not builds:
             return {}
-        import json
-
-        with self._reader() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM crawl_records WHERE source = ? AND build IN"
                 " (SELECT value FROM json_each(?))", (source, json.dumps(list(builds))),
@@ -62,7 +58,7 @@ class SqliteCrawl:
                            cursor: str | None = None) -> Page:
         check_limit(limit)
         after = decode_cursor(cursor, "crawl", (str,))[0] if cursor else ""
-        with self._reader() as conn:
+        with self._db.read() as conn:
             rows = conn.execute(
                 f"SELECT {_COLUMNS} FROM crawl_records WHERE source = ? AND build > ?"
                 " AND (? IS NULL OR state = ?) ORDER BY build LIMIT ?",

@@ -7,17 +7,14 @@ import json
 import random
 import threading
 import time
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
-from api.domain import Job, JunitFile, Run, RunCounts, RunSpec, RunStatus
-from api.store.bigquery_client import Typed
-from api.store.sqlite_batch import Batch, Entry
-from api.store.sqlite_codec import dump_map, from_us, to_us
+from api.domain import Job, JunitFile, Payload, Run, RunCounts, RunSpec, RunStatus
+from api.store.batch import Entry
+from api.store.bigquery.client import Typed
+from api.store.codec import dump_map, from_us, to_us
 
-RUN_COLUMNS = ("job, run_id, payload, status, started_at, finished_at, url, variant, metadata,"
-               " files, tests_hash, gen, prev_gen, run_day, n_total, n_passed, n_failed,"
-               " n_errors, n_skipped, n_flaked, stamp, created_at, updated_at")
 JOB_COLUMNS = "name, variant, policy, expected_runs, settings, stamp, created_at, updated_at"
 
 _clock_guard = threading.Lock()
@@ -55,26 +52,32 @@ def fingerprint(entries: dict[tuple[str, str], Entry]) -> str:
 EMPTY_FINGERPRINT = fingerprint({})
 
 
-def counts_of(entries: dict[tuple[str, str], Entry]) -> RunCounts:
-    n = [0, 0, 0, 0, 0]
-    for status, _, _ in entries.values():
-        n[status] += 1
-    return RunCounts(total=sum(n), passed=n[0], failed=n[1], errors=n[2], skipped=n[3],
-                     flaked=n[4])
+class RunRow(NamedTuple):
+    """A stored run row, by column name (RUN_COLUMNS selects them in this order)."""
 
-
-def entries_of(batch: Batch) -> dict[tuple[str, str], Entry]:
-    return batch.entries()
-
-
-class _RunRow:
-    """A stored run row, by column name."""
-
-    __slots__ = RUN_COLUMNS.replace(",", "").split()
-
-    def __init__(self, row: tuple[Any, ...]) -> None:
-        for name, value in zip(self.__slots__, row, strict=True):
-            setattr(self, name, value)
+    job: str
+    run_id: str
+    payload: str | None
+    status: str
+    started_at: datetime | None
+    finished_at: datetime | None
+    url: str | None
+    variant: str
+    metadata: str
+    files: str  # JSON list of [name, sha256, tests]
+    tests_hash: str | None
+    gen: int
+    prev_gen: int | None
+    run_day: date
+    n_total: int
+    n_passed: int
+    n_failed: int
+    n_errors: int
+    n_skipped: int
+    n_flaked: int
+    stamp: int
+    created_at: datetime
+    updated_at: datetime
 
     def spec_columns(self) -> tuple[Any, ...]:
         return (self.payload, self.status, us(self.started_at), us(self.finished_at), self.url,
@@ -92,13 +95,26 @@ class _RunRow:
                    updated_at=self.updated_at)
 
 
+RUN_COLUMNS = ", ".join(RunRow._fields)
+
+
 def spec_columns(spec: RunSpec) -> tuple[Any, ...]:
     return (spec.payload, RunStatus(spec.status).value, to_us(spec.started_at),
             to_us(spec.finished_at), spec.url, dump_map(spec.variant), dump_map(spec.metadata))
 
 
-def _job_of(row: tuple[Any, ...]) -> Job:
+def job_of(row: tuple[Any, ...]) -> Job:
     name, variant, policy, expected_runs, settings, _, created_at, updated_at = row
     return Job(name=name, variant=json.loads(variant), policy=policy,
                expected_runs=expected_runs, settings=json.loads(settings),
                created_at=created_at, updated_at=updated_at)
+
+
+PAYLOAD_COLUMNS = "expected, deadline, stamp, created_at, updated_at"
+
+
+def payload_of(payload_id: str, row: tuple[Any, ...]) -> Payload:
+    """A payload from a row selected with PAYLOAD_COLUMNS."""
+    expected, deadline, _, created_at, updated_at = row
+    return Payload(id=payload_id, expected=json.loads(expected), deadline=deadline,
+                   created_at=created_at, updated_at=updated_at)

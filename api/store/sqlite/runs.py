@@ -1,4 +1,4 @@
-"""Runs and their test results in the SQLite backend (a mixin of SqliteStore).
+"""Runs and their test results in the SQLite backend (a part of SqliteStore).
 
 A run's tests are written in one batch per call: interned ids, then one ``executemany``; its
 counts are updated in the same transaction. See ``migrations/0001_initial.sql`` for the layout.
@@ -6,14 +6,13 @@ counts are updated in the same transaction. See ``migrations/0001_initial.sql`` 
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Sequence
 from typing import Any
 
 from api.domain import (
     Page,
     Run,
+    RunCounts,
     RunSpec,
     RunStatus,
     TestResult,
@@ -24,29 +23,26 @@ from api.store.base import (
     InvalidCursor,
     RunFilter,
 )
-from api.store.sqlite_batch import (
+from api.store.batch import new_attachments, prepare_tests
+from api.store.codec import STATUSES, now_us, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit
+from api.store.sqlite.db import Database
+from api.store.sqlite.results import (
     EMPTY_FINGERPRINT,
     count_columns,
-    counts_of,
     fingerprint_of,
-    new_attachments,
-    prepare_tests,
+    forget_tests,
+    insert_results,
+    merge_results,
+    test_ids,
 )
-from api.store.sqlite_codec import (
-    STATUSES,
-    decode_cursor,
-    encode_cursor,
-    now_us,
-    to_us,
-)
-from api.store.sqlite_results import forget_tests, insert_results, merge_results, test_ids
-from api.store.sqlite_rows import (
+from api.store.sqlite.rows import (
     CREATED_AT,
     PK,
     RUN_COLUMNS,
     SPEC,
     TESTS_HASH,
-    check_limit,
     ensure_job,
     load_run,
     load_runs,
@@ -56,18 +52,17 @@ from api.store.sqlite_rows import (
 
 
 class SqliteRuns:
-    """Expects ``self._read()``, ``self._write()`` and ``self._conn`` from SqliteStore."""
+    """Runs and their tests on the store's :class:`Database`."""
 
-    _conn: sqlite3.Connection
-    _read: Callable[[], AbstractContextManager[sqlite3.Connection]]
-    _write: Callable[[], AbstractContextManager[Any]]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def put_run(
         self, spec: RunSpec, tests: Sequence[TestResult] | None = None
     ) -> tuple[Run, WriteOutcome]:
         columns = spec_columns(spec)
         batch = None if tests is None else prepare_tests(tests)
-        with self._write() as tx:
+        with self._db.write() as tx:
             conn = tx.conn
             now = now_us()
             job_id = ensure_job(conn, spec.job, now)
@@ -104,9 +99,9 @@ class SqliteRuns:
                 " updated_at = max(excluded.updated_at, runs.updated_at + 1)",
                 (job_id, spec.run_id, *columns, EMPTY_FINGERPRINT, now, now),
             )
-            (pk,) = conn.execute(
+            pk = int(conn.execute(
                 "SELECT pk FROM runs WHERE job_id = ? AND run_id = ?", (job_id, spec.run_id)
-            ).fetchone()
+            ).fetchone()[0])
             if batch is not None and (row is None or fingerprint != row[TESTS_HASH] or has_files):
                 if row is not None:
                     forget_tests(conn, pk)
@@ -124,7 +119,7 @@ class SqliteRuns:
         self, job: str, run_id: str, files: Sequence[AttachedFile]
     ) -> tuple[Run, tuple[bool, ...]]:
         batches = [prepare_tests(f.tests) for f in files]
-        with self._write() as tx:
+        with self._db.write() as tx:
             conn = tx.conn
             pk = run_pk(conn, job, run_id)
             seen = {
@@ -140,7 +135,7 @@ class SqliteRuns:
                 " ON CONFLICT (run_pk, sha256) DO NOTHING",
                 [(pk, f.sha256, f.name, f.tests) for f in new_files],
             )
-            counts = counts_of(
+            counts = RunCounts.tally(
                 conn.execute(
                     "SELECT status, count(*) FROM results WHERE run_pk = ? GROUP BY status", (pk,)
                 ).fetchall()
@@ -156,7 +151,7 @@ class SqliteRuns:
             return load_run(conn, job, pk), added
 
     def get_run(self, job: str, run_id: str) -> Run | None:
-        with self._read() as conn:
+        with self._db.read() as conn:
             row = conn.execute(
                 f"SELECT {RUN_COLUMNS} FROM runs"
                 " WHERE job_id = (SELECT id FROM jobs WHERE name = ?) AND run_id = ?",
@@ -184,7 +179,7 @@ class SqliteRuns:
         if where.since is not None:
             clauses.append("coalesce(started_at, created_at) >= ?")
             params.append(to_us(where.since))
-        with self._read() as conn:
+        with self._db.read() as conn:
             job_row = conn.execute("SELECT id FROM jobs WHERE name = ?", (job,)).fetchone()
             if cursor is not None:
                 job_id, created, pk = decode_cursor(cursor, "runs", (int, int, int))
@@ -206,7 +201,7 @@ class SqliteRuns:
         return Page(tuple(runs), encode_cursor("runs", [job_row[0], last[CREATED_AT], last[PK]]))
 
     def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
-        with self._read() as conn:
+        with self._db.read() as conn:
             pk = run_pk(conn, job, run_id)
             rows = conn.execute(
                 "SELECT t.suite, t.name, r.status, r.duration_ms, m.message"

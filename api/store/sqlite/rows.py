@@ -11,7 +11,7 @@ from typing import Any
 
 from api.domain import Job, JunitFile, Payload, Run, RunCounts, RunSpec, RunStatus
 from api.store.base import NotFound
-from api.store.sqlite_codec import dump_map, from_us, load_map, to_us
+from api.store.codec import dump_map, from_us, load_map, to_us
 
 JOB_COLUMNS = "name, variant, policy, expected_runs, settings, created_at, updated_at"
 # Positions below index rows selected with RUN_COLUMNS.
@@ -21,11 +21,6 @@ RUN_COLUMNS = (
     " created_at, updated_at"
 )
 PK, SPEC, TESTS_HASH, CREATED_AT = 0, slice(2, 9), 15, 16  # SPEC matches spec_columns()
-
-
-def check_limit(limit: int) -> None:
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"limit must be an integer >= 1, got {limit!r}")
 
 
 def spec_columns(spec: RunSpec) -> tuple[Any, ...]:

@@ -1,9 +1,11 @@
-"""Value encodings of the SQLite backend: times, maps, durations, cursors, merged outcomes."""
+"""Value encodings shared by the store backends: times, maps, durations, merged outcomes.
+
+Backend-neutral: both :mod:`api.store.sqlite` and :mod:`api.store.bigquery` use them, so a
+value is validated and encoded the same way whichever backend stores it.
+"""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import time
@@ -12,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.domain import TestStatus, merge_status
-from api.store.base import InvalidCursor
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -91,30 +92,3 @@ def merge_entry(
                 message = candidate[2]
                 break
     return status, duration, message
-
-
-def encode_cursor(kind: str, key: list[Any]) -> str:
-    raw = json.dumps([kind, *key], separators=(",", ":"), ensure_ascii=False).encode()
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def decode_cursor(cursor: str, kind: str, types: tuple[type, ...]) -> list[Any]:
-    """The key packed by :func:`encode_cursor`; anything else raises :class:`InvalidCursor`."""
-    try:
-        if not isinstance(cursor, str) or not cursor or not cursor.isascii():
-            raise ValueError("not a cursor")
-        padded = cursor + "=" * (-len(cursor) % 4)
-        raw = base64.b64decode(padded, altchars=b"-_", validate=True)
-        decoded = json.loads(raw.decode("utf-8"))
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise InvalidCursor("malformed cursor") from exc
-    if (
-        not isinstance(decoded, list)
-        or len(decoded) != len(types) + 1
-        or decoded[0] != kind
-        or not all(
-            type(part) is expected for part, expected in zip(decoded[1:], types, strict=True)
-        )
-    ):
-        raise InvalidCursor("malformed cursor")
-    return decoded[1:]

@@ -1,4 +1,4 @@
-"""History reads, baselines, the audit log and the crawl ledger of the BigQuery backend.
+"""History reads, verdict inputs, baselines and the audit log of the BigQuery backend.
 
 The two expensive reads, a verdict's ``payload_evidence`` and a baseline's
 ``history_tallies``, are two queries each: first the chosen runs (the small ``runs`` table),
@@ -27,22 +27,32 @@ from api.stats.types import Prior, TestBaseline, TestTally
 from api.store.base import (
     AuditEntry,
     BaselineVersion,
-    CrawlRecord,
-    CrawlState,
     EvidenceColumns,
     HistoryWindow,
     NotFound,
     PayloadJobRuns,
     StoreUnavailable,
+    VerdictInputs,
 )
-from api.store.bigquery_client import Conflict, Connection, Typed, dates, ints, strings
-from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, to_us
-from api.store.sqlite_rows import check_limit
+from api.store.bigquery.client import Conflict, Connection, Typed, dates, ints, strings
+from api.store.bigquery.rows import (
+    JOB_COLUMNS,
+    PAYLOAD_COLUMNS,
+    job_of,
+    new_id,
+    now_us,
+    payload_of,
+    ts,
+)
+from api.store.codec import to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit, evidence_in
 
-EVIDENCE = "('success', 'failure')"
 _BASELINE = ("job, version, token, created_at, runs, tests, window_days, max_runs,"
              " exclude_payload, latch, prior, note")
-_CRAWL = "source, build, state, attempts, reason, job, run_id, first_seen, updated_at"
+_RUN_SUMMARY = (f"job, COUNT(*) AS total, COUNTIF(status != 'pending') AS finished,"
+                f" COUNTIF({evidence_in()}) AS counted, MAX(updated_at) AS last_change")
+_SUMMARY_COLUMNS = "job, total, finished, counted, last_change"
 # TestStatus codes: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked.
 _TALLY = ("COUNTIF(status = 0) AS passes, COUNTIF(status IN (1, 2)) AS failures,"
           " COUNTIF(status = 4) AS flakes, COUNTIF(status = 3) AS skips")
@@ -58,17 +68,23 @@ def _version_of(row: tuple[Any, ...]) -> BaselineVersion:
                            note=note)
 
 
-def _crawl_record(row: tuple[Any, ...]) -> CrawlRecord:
-    source, build, state, attempts, reason, job, run_id, first_seen, updated_at = row
-    return CrawlRecord(source=source, build=build, state=CrawlState(state),
-                       attempts=int(attempts), reason=reason, job=job, run_id=run_id,
-                       first_seen=first_seen, updated_at=updated_at)
+def _columns(alias: str, columns: str) -> str:
+    """``a.x, a.y`` from ``x, y``: a column list qualified by a table alias."""
+    return ", ".join(f"{alias}.{name.strip()}" for name in columns.split(","))
+
+
+def _summary(row: tuple[Any, ...]) -> PayloadJobRuns:
+    job, total, finished, counted, changed = row
+    return PayloadJobRuns(job=str(job), total=int(total), finished=int(finished),
+                          counted=int(counted), last_change=changed)
 
 
 class BigQueryHistory:
-    """A mixin of :class:`api.store.bigquery.BigQueryStore` (which provides ``_conn``)."""
+    """History reads, verdict inputs, baselines and the audit log on the store's
+    :class:`Connection`."""
 
-    _conn: Connection
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
     # -- evidence ----------------------------------------------------------------------------
 
@@ -89,7 +105,7 @@ class BigQueryHistory:
         c = self._conn
         runs = c.rows(
             f"SELECT gen, run_day FROM {c.table('runs')}"
-            f" WHERE job = @job AND status IN {EVIDENCE}"
+            f" WHERE job = @job AND {evidence_in()}"
             " AND (@since IS NULL OR COALESCE(started_at, created_at) >= @since)"
             " AND (@ex IS NULL OR payload IS NULL OR payload != @ex)"
             " ORDER BY COALESCE(started_at, created_at) DESC, created_at DESC, run_id DESC"
@@ -101,19 +117,48 @@ class BigQueryHistory:
 
     def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
         c = self._conn
+        rows = c.rows(f"SELECT {_RUN_SUMMARY} FROM {c.table('runs')} WHERE payload = @payload"
+                      " GROUP BY job ORDER BY job", payload=payload)
+        return [_summary(row) for row in rows]
+
+    def verdict_inputs(self, payload: str) -> VerdictInputs:
+        # Two queries whatever the number of jobs: the registration with the run summaries,
+        # then the involved jobs with their newest baseline headers. The first is a full join
+        # on a constant key (either side may be missing; BigQuery wants an equality there).
+        c = self._conn
         rows = c.rows(
-            f"SELECT job, COUNT(*), COUNTIF(status != 'pending'), COUNTIF(status IN {EVIDENCE}),"
-            f" MAX(updated_at) FROM {c.table('runs')} WHERE payload = @payload"
-            " GROUP BY job ORDER BY job", payload=payload)
-        return [PayloadJobRuns(job=job, total=int(total), finished=int(finished),
-                               counted=int(counted), last_change=changed)
-                for job, total, finished, counted, changed in rows]
+            f"WITH p AS (SELECT 0 AS k, {PAYLOAD_COLUMNS} FROM {c.table('payloads')}"
+            f" WHERE id = @id), r AS (SELECT 0 AS k, {_RUN_SUMMARY} FROM {c.table('runs')}"
+            f" WHERE payload = @id GROUP BY job) SELECT {_columns('p', PAYLOAD_COLUMNS)},"
+            f" {_columns('r', _SUMMARY_COLUMNS)} FROM p FULL OUTER JOIN r ON p.k = r.k"
+            " ORDER BY r.job", id=payload)
+        cut = len(PAYLOAD_COLUMNS.split(","))
+        # A registration's updated_at (its last column) and a summary's job are NOT NULL.
+        registered = (payload_of(payload, rows[0][:cut])
+                      if rows and rows[0][cut - 1] is not None else None)
+        runs = tuple(_summary(row[cut:]) for row in rows if row[cut] is not None)
+        names = list(dict.fromkeys([*(registered.expected if registered else {}),
+                                    *(r.job for r in runs)]))
+        if not names:
+            return VerdictInputs(payload=registered, runs=runs, jobs={}, baselines={})
+        found = c.rows(
+            f"SELECT {_columns('j', JOB_COLUMNS)}, {_columns('b', _BASELINE)}"
+            f" FROM {c.table('jobs')} j LEFT JOIN (SELECT job, MAX(version) AS newest"
+            f" FROM {c.table('baselines')} WHERE job IN UNNEST(@names) GROUP BY job) m"
+            f" ON m.job = j.name LEFT JOIN {c.table('baselines')} b"
+            " ON b.job = m.job AND b.version = m.newest"
+            " WHERE j.name IN UNNEST(@names)", names=strings(names))
+        width = len(JOB_COLUMNS.split(","))
+        return VerdictInputs(
+            payload=registered, runs=runs, jobs={row[0]: job_of(row[:width]) for row in found},
+            baselines={row[0]: _version_of(row[width:]) for row in found
+                       if row[width] is not None})
 
     def payload_evidence(self, job: str, payload: str,
                          baseline_version: int | None) -> EvidenceColumns:
         c = self._conn
         runs = c.rows(f"SELECT gen, run_day FROM {c.table('runs')} WHERE job = @job"
-                      f" AND payload = @payload AND status IN {EVIDENCE}",
+                      f" AND payload = @payload AND {evidence_in()}",
                       job=job, payload=payload)
         tallies = self._tallies(job, runs)
         records: list[tuple[Any, ...]] = []
@@ -144,8 +189,6 @@ class BigQueryHistory:
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
                      audit: AuditEntry | None = None) -> BaselineVersion:
-        from api.store.bigquery_rows import new_id, now_us, ts
-
         c = self._conn
         prior_json = json.dumps(prior.to_dict())
         keys = {(t.suite, t.name) for t in tests}
@@ -193,8 +236,6 @@ class BigQueryHistory:
                        tests: int, window_days: int, max_runs: int, exclude_payload: str | None,
                        latch: bool, prior_json: str, note: str | None) -> int:
         """The version's commit point: inserts only while the version number is free."""
-        from api.store.bigquery_rows import ts
-
         c = self._conn
         return c.execute(
             f"MERGE {c.table('baselines')} T USING (SELECT @job AS job, @v AS version) S"
@@ -252,8 +293,6 @@ class BigQueryHistory:
             self._insert_audit(entry, None)
 
     def _insert_audit(self, entry: AuditEntry, token: int | None) -> None:
-        from api.store.bigquery_rows import new_id, now_us, ts
-
         c = self._conn
         tests = json.dumps([list(key) for key in entry.tests], ensure_ascii=False)
         # Append-only: a plain INSERT (DML, so no streaming-buffer restrictions). ``seq``
@@ -287,62 +326,3 @@ class BigQueryHistory:
         last = rows[limit - 1] if more else None
         return Page(items=items, next_cursor=(encode_cursor("audit", [int(last[0]), int(last[1])])
                                               if last else None))
-
-    # -- crawl ledger --------------------------------------------------------------------------
-
-    def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
-        from api.store.bigquery_rows import new_id, now_us, ts
-
-        if not records:
-            return
-        c = self._conn
-        now = now_us()
-        latest: dict[tuple[str, str], CrawlRecord] = {}
-        for record in records:  # the last put of a build within one call wins
-            CrawlState(record.state)
-            latest[(record.source, record.build)] = record
-        batch = new_id()
-        # Loaded into a staging table, then applied with one MERGE (atomic for the whole
-        # batch), then the staged rows are dropped; a crash leaves only unread staging rows.
-        with c.lock:
-            c.load("crawl_staging", (
-                {"batch": batch, "source": r.source, "build": r.build,
-                 "state": CrawlState(r.state).value, "attempts": int(r.attempts),
-                 "reason": r.reason, "job": r.job, "run_id": r.run_id,
-                 "first_seen": from_us(to_us(r.first_seen) if r.first_seen else now)}
-                for r in latest.values()))
-            try:
-                c.execute(
-                    f"MERGE {c.table('crawl_records')} T USING (SELECT * FROM"
-                    f" {c.table('crawl_staging')} WHERE batch = @batch) S"
-                    " ON T.source = S.source AND T.build = S.build"
-                    " WHEN MATCHED THEN UPDATE SET state = S.state, attempts = S.attempts,"
-                    " reason = S.reason, job = S.job, run_id = S.run_id, updated_at = @now"
-                    f" WHEN NOT MATCHED THEN INSERT ({_CRAWL}) VALUES (S.source, S.build,"
-                    " S.state, S.attempts, S.reason, S.job, S.run_id, S.first_seen, @now)",
-                    batch=batch, now=ts(now))
-            finally:
-                c.execute(f"DELETE FROM {c.table('crawl_staging')} WHERE batch = @batch",
-                          batch=batch)
-
-    def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
-        if not builds:
-            return {}
-        c = self._conn
-        rows = c.rows(f"SELECT {_CRAWL} FROM {c.table('crawl_records')} WHERE source = @source"
-                      " AND build IN UNNEST(@builds)", source=source, builds=strings(builds))
-        return {row[1]: _crawl_record(row) for row in rows}
-
-    def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
-                           cursor: str | None = None) -> Page:
-        check_limit(limit)
-        after = decode_cursor(cursor, "crawl", (str,))[0] if cursor else ""
-        c = self._conn
-        rows = c.rows(f"SELECT {_CRAWL} FROM {c.table('crawl_records')} WHERE source = @source"
-                      " AND build > @after AND (@state IS NULL OR state = @state)"
-                      " ORDER BY build LIMIT @n", source=source, after=after,
-                      state=Typed("STRING", state and CrawlState(state).value), n=limit + 1)
-        items = tuple(_crawl_record(row) for row in rows[:limit])
-        more = len(rows) > limit
-        return Page(items=items,
-                    next_cursor=encode_cursor("crawl", [items[-1].build]) if more else None)

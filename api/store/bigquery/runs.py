@@ -1,6 +1,6 @@
-"""Runs and their tests in the BigQuery backend (a mixin of BigQueryStore).
+"""Runs and their tests in the BigQuery backend (a part of BigQueryStore).
 
-See :mod:`api.store.bigquery` for the write guarantees: tests are loaded as a new generation
+See :mod:`api.store.bigquery.store` for the write guarantees: tests are loaded as a new generation
 before one compare-and-set ``MERGE`` flips the run's row to it.
 """
 
@@ -21,44 +21,44 @@ from api.domain import (
     WriteOutcome,
 )
 from api.store.base import AttachedFile, InvalidCursor, NotFound, RunFilter
-from api.store.bigquery_client import Connection, Typed
-from api.store.bigquery_rows import (
+from api.store.batch import Entry, merge_entries, new_attachments, prepare_tests
+from api.store.bigquery.client import Connection, Typed, retrying
+from api.store.bigquery.rows import (
     EMPTY_FINGERPRINT,
     RUN_COLUMNS,
-    _RunRow,
-    counts_of,
-    entries_of,
+    RunRow,
     fingerprint,
     new_id,
     now_us,
     spec_columns,
     ts,
 )
-from api.store.sqlite_batch import Entry, merge_entries, new_attachments, prepare_tests
-from api.store.sqlite_codec import (
-    STATUSES,
-    decode_cursor,
-    encode_cursor,
-    to_us,
-)
-from api.store.sqlite_rows import check_limit
+from api.store.codec import STATUSES, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit
 
-MAX_ATTEMPTS = 8
+
+def ensure_job(c: Connection, name: str) -> None:
+    """Create the job with default settings unless it exists (a run creates its job)."""
+    now = now_us()
+    c.execute(f"MERGE {c.table('jobs')} T USING (SELECT @name AS name) S ON T.name = S.name"
+              " WHEN NOT MATCHED THEN INSERT (name, variant, policy, expected_runs,"
+              " settings, stamp, created_at, updated_at) VALUES (@name, '{}', NULL, NULL,"
+              " '{}', @stamp, @now, @now)", name=name, stamp=new_id(), now=ts(now))
 
 
 class BigQueryRuns:
-    """Expects ``connection``, ``_retrying`` and ``_ensure_job`` from BigQueryStore."""
+    """Runs and their tests on the store's :class:`Connection`."""
 
-    connection: Connection
-    _retrying: Any
-    _ensure_job: Any
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
 
-    def _run_row(self, job: str, run_id: str) -> _RunRow | None:
+    def _run_row(self, job: str, run_id: str) -> RunRow | None:
         rows = self._conn.rows(f"SELECT {RUN_COLUMNS} FROM {self._conn.table('runs')}"
                                " WHERE job = @job AND run_id = @run_id", job=job, run_id=run_id)
-        return _RunRow(rows[0]) if rows else None
+        return RunRow(*rows[0]) if rows else None
 
-    def _entries(self, row: _RunRow) -> dict[tuple[str, str], Entry]:
+    def _entries(self, row: RunRow) -> dict[tuple[str, str], Entry]:
         c = self._conn
         rows = c.rows(f"SELECT suite, name, status, duration_ms, message FROM {c.table('results')}"
                       " WHERE run_day = @day AND job = @job AND run_id = @run_id AND gen = @gen",
@@ -81,7 +81,7 @@ class BigQueryRuns:
                   " AND run_id = @run_id AND gen = @gen", day=day, job=job, run_id=run_id,
                   gen=gen)
 
-    def _commit_run(self, old: _RunRow | None, values: dict[str, Any]) -> bool:
+    def _commit_run(self, old: RunRow | None, values: dict[str, Any]) -> bool:
         """The run's compare-and-set MERGE; True when it won."""
         c = self._conn
         names = list(values)
@@ -95,21 +95,22 @@ class BigQueryRuns:
             f" VALUES ({', '.join('@' + k for k in names)})",
             old=Typed("INT64", None if old is None else old.stamp), **values) == 1
 
-    def _write_run(self, spec: RunSpec, cols: tuple[Any, ...], old: _RunRow | None,
+    def _write_run(self, spec: RunSpec, cols: tuple[Any, ...], old: RunRow | None,
                    entries: dict[tuple[str, str], Entry] | None, files: list[list[Any]],
                    tests_hash: str | None) -> Run | None:
         """Load the new generation (if ``entries``), flip the run row, drop the old one."""
         now = now_us()
-        created = now if old is None else to_us(old.created_at)
-        updated = now if old is None else max(now, to_us(old.updated_at) + 1)  # type: ignore[operator]
+        created = now if old is None else _us(old.created_at)
+        updated = now if old is None else max(now, _us(old.updated_at) + 1)
         day = datetime.fromtimestamp(now / 1e6, UTC).date() if old is None else old.run_day
         gen = new_id() if old is None or entries is not None else old.gen
         prev_gen = None if old is None else (old.gen if entries is not None else old.prev_gen)
         if entries is not None and entries:
             self._load_generation(spec.job, spec.run_id, gen, day, entries)
         if old is None:
-            self._ensure_job(spec.job)
-        counts = (counts_of(entries) if entries is not None
+            ensure_job(self._conn, spec.job)
+        counts = (RunCounts.tally((status, 1) for status, _, _ in entries.values())
+                  if entries is not None
                   else RunCounts() if old is None
                   else RunCounts(old.n_total, old.n_passed, old.n_failed, old.n_errors,
                                  old.n_skipped, old.n_flaked))
@@ -132,13 +133,13 @@ class BigQueryRuns:
         if old is not None and entries is not None:
             # Keep the generation just replaced for readers mid-read; drop the one before.
             self._drop_generation(spec.job, spec.run_id, day, old.prev_gen)
-        row = _RunRow(tuple(v.value if isinstance(v, Typed) else v for v in values.values()))
+        row = RunRow(*(v.value if isinstance(v, Typed) else v for v in values.values()))
         return row.run()
 
     def put_run(self, spec: RunSpec, tests: Sequence[TestResult] | None = None
                 ) -> tuple[Run, WriteOutcome]:
         cols = spec_columns(spec)
-        entries = None if tests is None else entries_of(prepare_tests(tests))
+        entries = None if tests is None else prepare_tests(tests).entries()
         digest = None if entries is None else fingerprint(entries)
 
         def attempt() -> tuple[Run, WriteOutcome] | None:
@@ -157,7 +158,7 @@ class BigQueryRuns:
                 run = self._write_run(spec, cols, old, entries, [], digest)
             return None if run is None else (run, WriteOutcome.UPDATED)
 
-        return self._retrying(attempt)  # type: ignore[no-any-return]
+        return retrying(self._conn, attempt)
 
     def attach_junit(self, job: str, run_id: str, files: Sequence[AttachedFile]
                      ) -> tuple[Run, tuple[bool, ...]]:
@@ -182,7 +183,7 @@ class BigQueryRuns:
                                   None)
             return None if run is None else (run, added)
 
-        return self._retrying(attempt)  # type: ignore[no-any-return]
+        return retrying(self._conn, attempt)
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         row = self._run_row(job, run_id)
@@ -211,12 +212,12 @@ class BigQueryRuns:
         rows = self._conn.rows(
             f"SELECT {RUN_COLUMNS} FROM {self._conn.table('runs')} WHERE {' AND '.join(clauses)}"
             " ORDER BY created_at DESC, run_id DESC LIMIT @n", **params)
-        runs = [_RunRow(row) for row in rows]
+        runs = [RunRow(*row) for row in rows]
         items = tuple(row.run() for row in runs[:limit])
         if len(runs) <= limit:
             return Page(items, None)
         last = runs[limit - 1]
-        return Page(items, encode_cursor("runs", [job, to_us(last.created_at), last.run_id]))
+        return Page(items, encode_cursor("runs", [job, _us(last.created_at), last.run_id]))
 
     def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
         c = self._conn
@@ -235,3 +236,9 @@ class BigQueryRuns:
         tests.sort(key=lambda t: (t.suite, t.name))
         return tests
 
+
+def _us(moment: datetime) -> int:
+    """Microseconds of a stored NOT NULL time."""
+    value = to_us(moment)
+    assert value is not None
+    return value

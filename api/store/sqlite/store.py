@@ -14,89 +14,69 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Sequence
+from typing import Any
 
 from api.domain import (
     Job,
     JobSpec,
     Page,
     Payload,
+    Run,
+    RunSpec,
     Scope,
+    TestResult,
     WriteOutcome,
 )
+from api.stats.types import Prior, TestBaseline, TestTally
 from api.store.base import (
+    AttachedFile,
+    AuditEntry,
+    BaselineVersion,
+    CrawlRecord,
+    CrawlState,
+    EvidenceColumns,
+    HistoryWindow,
+    PayloadJobRuns,
+    RunFilter,
     Store,
     StoreError,
-    StoreUnavailable,
+    VerdictInputs,
 )
-from api.store.sqlite_codec import (
-    check_expected,
-    decode_cursor,
-    dump_map,
-    encode_cursor,
-    now_us,
-    to_us,
-)
-from api.store.sqlite_crawl import SqliteCrawl
-from api.store.sqlite_history import SqliteHistory
-from api.store.sqlite_rows import (
-    JOB_COLUMNS,
-    check_limit,
-    job_of,
-    job_row,
-    payload_of,
-    payload_row,
-)
-from api.store.sqlite_runs import SqliteRuns
-from api.store.sqlite_schema import apply_migrations, connect, load_migrations
+from api.store.codec import check_expected, dump_map, now_us, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit
+from api.store.sqlite.crawl import SqliteCrawl
+from api.store.sqlite.db import Database
+from api.store.sqlite.history import SqliteHistory
+from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
+from api.store.sqlite.runs import SqliteRuns
+from api.store.sqlite.schema import apply_migrations, load_migrations
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
 
-@contextmanager
-def _unavailable_on_lock(path: str) -> Iterator[None]:
-    """A lock still held after the busy timeout is the backend being unavailable, not a bug."""
-    try:
-        yield
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreUnavailable(f"sqlite store {path!r} stayed locked: {exc}") from exc
-        raise
+class SqliteStore(Store):
+    """A :class:`Store` on one SQLite file; one object per thread (sqlite3 enforces it).
 
-
-def _outcome(tx: _Tx, before: object | None, after: object) -> WriteOutcome:
-    """Compare a row before and after an upsert; an unchanged write is rolled back."""
-    if before is None:
-        return WriteOutcome.CREATED
-    if before == after:
-        tx.commit = False
-        return WriteOutcome.UNCHANGED
-    return WriteOutcome.UPDATED
-
-
-class _Tx:
-    __slots__ = ("commit", "conn")
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-        self.commit = True
-
-
-class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
-    """A :class:`Store` on one SQLite file; one object per thread (sqlite3 enforces it)."""
+    Jobs, payloads and tokens are written here; runs, history and the crawl ledger are
+    delegated to typed parts that share this store's :class:`Database`.
+    """
 
     def __init__(
         self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
     ) -> None:
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
-        self._conn = connect(self.path, busy_timeout=busy_timeout)
+        self.db = Database(self.path, busy_timeout=busy_timeout)
+        self._runs = SqliteRuns(self.db)
+        self._history = SqliteHistory(self.db)
+        self._crawl = SqliteCrawl(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
         """The underlying connection, for diagnostics and tests; do not write through it."""
-        return self._conn
+        return self.db.conn
 
     def __enter__(self) -> SqliteStore:
         return self
@@ -104,64 +84,36 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- transactions ------------------------------------------------------------------------
-
-    @contextmanager
-    def _write(self) -> Iterator[_Tx]:
-        conn = self._conn
-        with _unavailable_on_lock(self.path):
-            conn.execute("BEGIN IMMEDIATE")
-        tx = _Tx(conn)
-        try:
-            yield tx
-            # An unchanged write rolls back so that "changes nothing" holds literally.
-            conn.execute("COMMIT" if tx.commit else "ROLLBACK")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn
-        with _unavailable_on_lock(self.path):
-            conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
-
     # -- lifecycle ---------------------------------------------------------------------------
 
     def migrate(self) -> int:
-        return apply_migrations(self._conn, load_migrations())
+        return apply_migrations(self.db.conn, load_migrations())
 
     def close(self) -> None:
-        self._conn.close()
+        self.db.conn.close()
 
     def ping(self) -> None:
         try:
-            self._conn.execute("SELECT max(version) FROM schema_version").fetchone()
+            self.db.conn.execute("SELECT max(version) FROM schema_version").fetchone()
         except sqlite3.Error as exc:
             raise StoreError(f"sqlite store {self.path!r} is not usable: {exc}") from exc
 
     def integrity_check(self) -> list[str]:
         """Problems found by SQLite's integrity and foreign-key checks; empty when sound."""
         problems = [
-            row[0]
-            for row in self._conn.execute("PRAGMA integrity_check").fetchall()
+            str(row[0])
+            for row in self.db.conn.execute("PRAGMA integrity_check").fetchall()
             if row[0] != "ok"
         ]
         problems += [
             f"foreign key violation: {table} rowid {rowid} -> {parent}"
-            for table, rowid, parent, _ in self._conn.execute("PRAGMA foreign_key_check")
+            for table, rowid, parent, _ in self.db.conn.execute("PRAGMA foreign_key_check")
         ]
         return problems
 
     def checkpoint(self) -> None:
         """Copy the WAL into the main file and truncate it (for backups and size checks)."""
-        self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
 
     # -- jobs --------------------------------------------------------------------------------
 
@@ -176,7 +128,7 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
             "settings": settings,
             "now": now_us(),
         }
-        with self._write() as tx:
+        with self.db.write() as tx:
             before = job_row(tx.conn, spec.name)
             # The WHERE makes an identical put a no-op, so updated_at only moves on change.
             tx.conn.execute(
@@ -197,21 +149,22 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
             )
             after = job_row(tx.conn, spec.name)
             assert after is not None
-            return job_of(after), _outcome(tx, before, after)
+            return job_of(after), tx.outcome(before, after)
 
     def get_job(self, name: str) -> Job | None:
-        row = job_row(self._conn, name)
+        row = job_row(self.db.conn, name)
         return None if row is None else job_of(row)
 
     def list_jobs(self, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
+        params: tuple[Any, ...]
         if cursor is None:
             sql, params = f"SELECT {JOB_COLUMNS} FROM jobs ORDER BY name LIMIT ?", (limit + 1,)
         else:
             after = decode_cursor(cursor, "jobs", (str,))[0]
             sql = f"SELECT {JOB_COLUMNS} FROM jobs WHERE name > ? ORDER BY name LIMIT ?"
             params = (after, limit + 1)
-        rows = self._conn.execute(sql, params).fetchall()
+        rows = self.db.conn.execute(sql, params).fetchall()
         jobs = tuple(job_of(row) for row in rows[:limit])
         more = len(rows) > limit
         return Page(jobs, encode_cursor("jobs", [jobs[-1].name]) if more else None)
@@ -222,7 +175,7 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
         check_expected(payload.expected)
         expected = dump_map(payload.expected)
         deadline = to_us(payload.deadline)
-        with self._write() as tx:
+        with self.db.write() as tx:
             before = payload_row(tx.conn, payload.id)
             tx.conn.execute(
                 "INSERT INTO payloads (id, expected, deadline, created_at, updated_at)"
@@ -234,16 +187,16 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
             )
             after = payload_row(tx.conn, payload.id)
             assert after is not None
-            return payload_of(after), _outcome(tx, before, after)
+            return payload_of(after), tx.outcome(before, after)
 
     def get_payload(self, payload_id: str) -> Payload | None:
-        row = payload_row(self._conn, payload_id)
+        row = payload_row(self.db.conn, payload_id)
         return None if row is None else payload_of(row)
 
     # -- tokens ------------------------------------------------------------------------------
 
     def add_token(self, token_hash: str, scope: Scope, label: str) -> None:
-        with self._write() as tx:
+        with self.db.write() as tx:
             tx.conn.execute(
                 "INSERT INTO tokens (hash, scope, label, created_at) VALUES (?, ?, ?, ?)"
                 " ON CONFLICT (hash) DO UPDATE SET scope = excluded.scope, label = excluded.label",
@@ -251,7 +204,85 @@ class SqliteStore(SqliteRuns, SqliteHistory, SqliteCrawl, Store):
             )
 
     def find_token(self, token_hash: str) -> Scope | None:
-        row = self._conn.execute(
+        row = self.db.conn.execute(
             "SELECT scope FROM tokens WHERE hash = ?", (token_hash,)
         ).fetchone()
-        return None if row is None else Scope(row[0])
+        return None if row is None else Scope(str(row[0]))
+
+    # -- runs (see runs.py) ------------------------------------------------------------------
+
+    def put_run(
+        self, spec: RunSpec, tests: Sequence[TestResult] | None = None
+    ) -> tuple[Run, WriteOutcome]:
+        return self._runs.put_run(spec, tests)
+
+    def attach_junit(
+        self, job: str, run_id: str, files: Sequence[AttachedFile]
+    ) -> tuple[Run, tuple[bool, ...]]:
+        return self._runs.attach_junit(job, run_id, files)
+
+    def get_run(self, job: str, run_id: str) -> Run | None:
+        return self._runs.get_run(job, run_id)
+
+    def list_runs(
+        self,
+        job: str,
+        *,
+        where: RunFilter = RunFilter(),  # noqa: B008  (frozen; mirrors the interface)
+        limit: int,
+        cursor: str | None = None,
+    ) -> Page:
+        return self._runs.list_runs(job, where=where, limit=limit, cursor=cursor)
+
+    def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
+        return self._runs.get_run_tests(job, run_id)
+
+    # -- history, verdict inputs and baselines (see history.py) ------------------------------
+
+    def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        return self._history.history_tallies(job, window)
+
+    def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
+        return self._history.payload_runs(payload)
+
+    def verdict_inputs(self, payload: str) -> VerdictInputs:
+        return self._history.verdict_inputs(payload)
+
+    def payload_evidence(self, job: str, payload: str,
+                         baseline_version: int | None) -> EvidenceColumns:
+        return self._history.payload_evidence(job, payload, baseline_version)
+
+    def put_baseline(self, job: str, *, window_days: int, max_runs: int,
+                     exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
+                     tests: Sequence[TestBaseline], note: str | None = None,
+                     audit: AuditEntry | None = None) -> BaselineVersion:
+        return self._history.put_baseline(
+            job, window_days=window_days, max_runs=max_runs, exclude_payload=exclude_payload,
+            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit)
+
+    def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
+        return self._history.get_baseline(job, version)
+
+    def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
+        return self._history.baseline_tests(job, version)
+
+    def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        return self._history.list_baselines(job, limit=limit, cursor=cursor)
+
+    def add_audit(self, entry: AuditEntry) -> None:
+        self._history.add_audit(entry)
+
+    def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
+        return self._history.list_audit(job, limit=limit, cursor=cursor)
+
+    # -- crawl ledger (see crawl.py) ---------------------------------------------------------
+
+    def put_crawl_records(self, records: Sequence[CrawlRecord]) -> None:
+        self._crawl.put_crawl_records(records)
+
+    def get_crawl_records(self, source: str, builds: Sequence[str]) -> dict[str, CrawlRecord]:
+        return self._crawl.get_crawl_records(source, builds)
+
+    def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
+                           cursor: str | None = None) -> Page:
+        return self._crawl.list_crawl_records(source, state=state, limit=limit, cursor=cursor)

@@ -1,21 +1,20 @@
-"""Preparing a run's or a file's tests for the SQLite backend, outside any lock.
+"""Preparing a run's or a file's tests for storage, outside any lock or request.
 
-Everything here is pure Python over the caller's :class:`~api.domain.TestResult` objects, so
-it runs before ``BEGIN IMMEDIATE`` and keeps the write lock short.
+Backend-neutral: everything here is pure Python over the caller's
+:class:`~api.domain.TestResult` objects, so it runs before a backend's transaction (SQLite's
+``BEGIN IMMEDIATE``, BigQuery's compare-and-set) and keeps that short. Both backends validate,
+deduplicate and merge a run's tests and attached files with these functions.
 """
 
 from __future__ import annotations
 
-import hashlib
-import marshal
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from api.domain import JunitFile, RunCounts, TestResult, TestStatus, truncate_message
 from api.store.base import AttachedFile
-from api.store.sqlite_codec import duration_ms, merge_entry
+from api.store.codec import duration_ms, merge_entry
 
 Entry = tuple[int, int | None, str | None]  # (status, duration_ms, message)
 
@@ -32,7 +31,7 @@ class Batch:
     messages: list[tuple[int, str]]  # (index into keys, message), only where there is one
 
     def counts(self) -> RunCounts:
-        return counts_of(Counter(self.statuses).items())
+        return RunCounts.tally(Counter(self.statuses).items())
 
     def entries(self) -> dict[tuple[str, str], Entry]:
         text = dict(self.messages)
@@ -64,9 +63,7 @@ def prepare_tests(tests: Sequence[TestResult]) -> Batch:
             raise OverflowError
     except (ValueError, OverflowError, TypeError):
         durations = [duration_ms(t.duration_s) for t in items]
-    messages = [
-        (i, truncate_message(m)) for i, t in enumerate(items) if (m := t.message) is not None
-    ]
+    messages = [(i, _truncated(m)) for i, t in enumerate(items) if (m := t.message) is not None]
     for key in set(keys):
         if not (isinstance(key[0], str) and isinstance(key[1], str)):
             raise TypeError(f"test suite and name must be text, got {key!r}")
@@ -77,6 +74,13 @@ def prepare_tests(tests: Sequence[TestResult]) -> Batch:
     for i, key in enumerate(keys):
         merge_entries(merged, {key: (statuses[i], durations[i], text.get(i))})
     return batch_of(merged)
+
+
+def _truncated(message: str) -> str:
+    """:func:`truncate_message` of a present message (which it never turns into ``None``)."""
+    truncated = truncate_message(message)
+    assert truncated is not None
+    return truncated
 
 
 def merge_entries(into: dict[tuple[str, str], Entry],
@@ -117,35 +121,4 @@ def batch_of(entries: dict[tuple[str, str], Entry]) -> Batch:
         [v[0] for v in values],
         [v[1] for v in values],
         [(i, v[2]) for i, v in enumerate(values) if v[2] is not None],
-    )
-
-
-def counts_of(tally: Iterable[tuple[int, int]]) -> RunCounts:
-    n = [0, 0, 0, 0, 0]
-    for status, count in tally:
-        n[status] += count
-    return RunCounts(total=sum(n), passed=n[0], failed=n[1], errors=n[2], skipped=n[3], flaked=n[4])
-
-
-def fingerprint_of(triples: list[tuple[int, int, int | None]], messages: list[Any]) -> bytes:
-    """Identity of a run's results as put: sorted by test id, which is stable per database.
-
-    marshal format 2 (no back-references) serialises ints, None, str and tuples the same way
-    every time and is ~8x faster than repr; a Python upgrade that changed it would only turn
-    one identical re-put into an UPDATED write.
-    """
-    return hashlib.blake2b(marshal.dumps((triples, messages), 2), digest_size=16).digest()
-
-
-EMPTY_FINGERPRINT = fingerprint_of([], [])
-
-
-def count_columns(counts: RunCounts) -> tuple[int, ...]:
-    return (
-        counts.total,
-        counts.passed,
-        counts.failed,
-        counts.errors,
-        counts.skipped,
-        counts.flaked,
     )

@@ -1,4 +1,4 @@
-"""History reads, baselines and the audit log of the SQLite backend (a mixin of SqliteStore).
+"""History reads, baselines and the audit log of the SQLite backend (a part of SqliteStore).
 
 Tallies are aggregated inside SQLite (one GROUP BY over the chosen runs' results) so that a
 baseline over a million results never materialises them in Python.
@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import replace
+from datetime import datetime
+from typing import Any
 
 import numpy as np
 
@@ -23,12 +24,15 @@ from api.store.base import (
     HistoryWindow,
     NotFound,
     PayloadJobRuns,
+    VerdictInputs,
 )
-from api.store.sqlite_codec import decode_cursor, encode_cursor, from_us, to_us
-from api.store.sqlite_results import test_ids
-from api.store.sqlite_rows import check_limit
+from api.store.codec import from_us, now_us, to_us
+from api.store.cursor import decode_cursor, encode_cursor
+from api.store.rows import check_limit, evidence_in
+from api.store.sqlite.db import Database
+from api.store.sqlite.results import test_ids
+from api.store.sqlite.rows import JOB_COLUMNS, job_of, payload_of, payload_row
 
-EVIDENCE = "('success', 'failure')"
 # Per-test tallies over the runs that ``{runs}`` selects (aliased ``u``). Status codes are
 # api.domain.TestStatus: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked.
 _TALLY_SQL = """
@@ -44,9 +48,16 @@ _BASELINE_COLUMNS = """job_id, version, created_at, runs, tests, window_days, ma
     exclude_payload, latch, prior, note"""
 
 
-def _tallies(rows: Iterable[tuple[object, ...]]) -> list[TestTally]:
-    return [TestTally(suite, name, passes, failures, flakes, skips)  # type: ignore[arg-type]
+def _tallies(rows: Iterable[tuple[Any, ...]]) -> list[TestTally]:
+    return [TestTally(str(suite), str(name), int(passes), int(failures), int(flakes), int(skips))
             for suite, name, passes, failures, flakes, skips in rows]
+
+
+def _time(value: int) -> datetime:
+    """A stored NOT NULL microsecond time."""
+    moment = from_us(int(value))
+    assert moment is not None
+    return moment
 
 
 def _job_id(conn: sqlite3.Connection, job: str) -> int | None:
@@ -54,15 +65,14 @@ def _job_id(conn: sqlite3.Connection, job: str) -> int | None:
     return None if row is None else int(row[0])
 
 
-def _version_of(job: str, row: tuple[object, ...]) -> BaselineVersion:
+def _version_of(job: str, row: tuple[Any, ...]) -> BaselineVersion:
     (_, version, created_at, runs, tests, window_days, max_runs, exclude_payload, latch,
      prior, note) = row
     return BaselineVersion(
-        job=job, version=int(version), created_at=from_us(created_at),  # type: ignore[arg-type]
-        runs=int(runs), tests=int(tests), window_days=int(window_days),  # type: ignore[arg-type]
-        max_runs=int(max_runs), exclude_payload=exclude_payload,  # type: ignore[arg-type]
-        latch=bool(latch), prior=Prior.from_dict(json.loads(prior)),  # type: ignore[arg-type]
-        note=note,  # type: ignore[arg-type]
+        job=job, version=int(version), created_at=_time(created_at), runs=int(runs),
+        tests=int(tests), window_days=int(window_days), max_runs=int(max_runs),
+        exclude_payload=exclude_payload, latch=bool(latch),
+        prior=Prior.from_dict(json.loads(prior)), note=note,
     )
 
 
@@ -75,18 +85,29 @@ def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> N
     )
 
 
+def _payload_runs(conn: sqlite3.Connection, payload: str) -> list[PayloadJobRuns]:
+    rows = conn.execute(
+        f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
+                   SUM({evidence_in('u.status')}), max(u.updated_at)
+            FROM runs u JOIN jobs j ON j.id = u.job_id
+            WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
+        (payload,),
+    ).fetchall()
+    return [PayloadJobRuns(job=str(name), total=int(total), finished=int(finished),
+                           counted=int(counted), last_change=_time(changed))
+            for name, total, finished, counted, changed in rows]
+
+
 class SqliteHistory:
-    """Expects ``self._read()`` and ``self._write()`` transaction helpers from SqliteStore."""
+    """History reads, verdict inputs, baselines and the audit log on the store's
+    :class:`Database`."""
 
-    _read: object
-    _write: object
-
-    def _reader(self) -> AbstractContextManager[sqlite3.Connection]:
-        return self._read()  # type: ignore[operator,no-any-return]
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
         check_limit(window.max_runs)
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             if job_id is None:
                 return 0, []
@@ -98,7 +119,7 @@ class SqliteHistory:
                 conn.execute(
                     f"""INSERT INTO temp.chosen_runs
                         SELECT pk FROM runs
-                        WHERE job_id = ? AND status IN {EVIDENCE}
+                        WHERE job_id = ? AND {evidence_in()}
                           AND coalesce(started_at, created_at) >= ?
                           AND (? IS NULL OR payload IS NULL OR payload != ?)
                         ORDER BY coalesce(started_at, created_at) DESC, pk DESC LIMIT ?""",
@@ -112,24 +133,37 @@ class SqliteHistory:
                 conn.execute("DROP TABLE IF EXISTS temp.chosen_runs")
 
     def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
-        with self._reader() as conn:
-            rows = conn.execute(
-                f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
-                           SUM(u.status IN {EVIDENCE}), max(u.updated_at)
-                    FROM runs u JOIN jobs j ON j.id = u.job_id
-                    WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
-                (payload,),
-            ).fetchall()
-        return [PayloadJobRuns(job=name, total=int(total), finished=int(finished),
-                               counted=int(counted), last_change=from_us(changed))  # type: ignore[arg-type]
-                for name, total, finished, counted, changed in rows]
+        with self._db.read() as conn:
+            return _payload_runs(conn, payload)
+
+    def verdict_inputs(self, payload: str) -> VerdictInputs:
+        # Four statements in one read transaction: one snapshot, whatever the number of jobs.
+        with self._db.read() as conn:
+            row = payload_row(conn, payload)
+            registered = None if row is None else payload_of(row)
+            runs = _payload_runs(conn, payload)
+            names = json.dumps(list(dict.fromkeys(
+                [*(registered.expected if registered else {}), *(r.job for r in runs)])))
+            jobs = [job_of(job_row) for job_row in conn.execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs"
+                " WHERE name IN (SELECT value FROM json_each(?))", (names,))]
+            newest = conn.execute(
+                f"""SELECT j.name, {', '.join('b.' + c.strip() for c in
+                                               _BASELINE_COLUMNS.split(','))}
+                    FROM jobs j JOIN baselines b ON b.job_id = j.id
+                    WHERE j.name IN (SELECT value FROM json_each(?))
+                      AND b.version = (SELECT max(version) FROM baselines
+                                       WHERE job_id = j.id)""", (names,)).fetchall()
+        return VerdictInputs(
+            payload=registered, runs=tuple(runs), jobs={job.name: job for job in jobs},
+            baselines={str(r[0]): _version_of(str(r[0]), tuple(r[1:])) for r in newest})
 
     def payload_evidence(self, job: str, payload: str,
                          baseline_version: int | None) -> EvidenceColumns:
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             pks = [] if job_id is None else [row[0] for row in conn.execute(
-                f"SELECT pk FROM runs WHERE job_id = ? AND payload = ? AND status IN {EVIDENCE}",
+                f"SELECT pk FROM runs WHERE job_id = ? AND payload = ? AND {evidence_in()}",
                 (job_id, payload))]
             # Each result packed as test_id * 8 + status and joined into one string by SQLite,
             # then parsed by numpy in C: four times faster than a GROUP BY (which sorts) or
@@ -172,10 +206,8 @@ class SqliteHistory:
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
                      audit: AuditEntry | None = None) -> BaselineVersion:
-        from api.store.sqlite_codec import now_us
-
-        with self._write() as tx:  # type: ignore[operator]
-            conn: sqlite3.Connection = tx.conn
+        with self._db.write() as tx:
+            conn = tx.conn
             job_id = _job_id(conn, job)
             if job_id is None:
                 raise NotFound(f"no job named {job!r}")
@@ -198,7 +230,7 @@ class SqliteHistory:
             return _version_of(job, row)
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             if job_id is None:
                 return None
@@ -211,7 +243,7 @@ class SqliteHistory:
         return None if row is None else _version_of(job, row)
 
     def baseline_tests(self, job: str, version: int) -> list[TestBaseline]:
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             exists = job_id is not None and conn.execute(
                 "SELECT 1 FROM baselines WHERE job_id = ? AND version = ?", (job_id, version)
@@ -233,7 +265,7 @@ class SqliteHistory:
     def list_baselines(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
         before = decode_cursor(cursor, "baselines", (int,))[0] if cursor else 2**62
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             if job_id is None:
                 return Page(items=(), next_cursor=None)
@@ -246,8 +278,8 @@ class SqliteHistory:
                     next_cursor=encode_cursor("baselines", [items[-1].version]) if more else None)
 
     def add_audit(self, entry: AuditEntry) -> None:
-        with self._write() as tx:  # type: ignore[operator]
-            conn: sqlite3.Connection = tx.conn
+        with self._db.write() as tx:
+            conn = tx.conn
             job_id = _job_id(conn, entry.job)
             if job_id is None:
                 raise NotFound(f"no job named {entry.job!r}")
@@ -256,7 +288,7 @@ class SqliteHistory:
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
         before = decode_cursor(cursor, "audit", (int,))[0] if cursor else 2**62
-        with self._reader() as conn:
+        with self._db.read() as conn:
             job_id = _job_id(conn, job)
             if job_id is None:
                 return Page(items=(), next_cursor=None)
@@ -267,7 +299,7 @@ class SqliteHistory:
         items = tuple(
             AuditEntry(job=job, action=action, actor=actor, reason=reason,
                        tests=tuple((suite, name) for suite, name in json.loads(tests)),
-                       version=version, at=from_us(at))  # type: ignore[arg-type]
+                       version=version, at=_time(at))
             for _, at, action, actor, reason, tests, version in rows[:limit])
         more = len(rows) > limit
         return Page(items=items,

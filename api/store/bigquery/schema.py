@@ -106,7 +106,7 @@ BY_NAME = {table.name: table for table in TABLES}
 
 def migrate(conn: object) -> int:
     """Create the dataset (if allowed and missing) and every table; record the version."""
-    from api.store.bigquery_client import Connection
+    from api.store.bigquery.client import Connection
 
     assert isinstance(conn, Connection)
     from google.api_core import exceptions
