@@ -12,11 +12,12 @@ from datetime import UTC, datetime, timedelta
 from marshmallow import ValidationError
 
 from api.domain import Page
-from api.services.catalog import decode_offset, encode_offset, get_job
+from api.services.catalog import get_job
 from api.services.job_settings import JobSettings
 from api.stats.baseline import compute_baseline
 from api.stats.types import TestKey
 from api.store import AuditEntry, BaselineVersion, HistoryWindow, NotFound, Store
+from api.store.cursor import decode_offset, encode_offset
 
 
 def compute(store: Store, job: str, *, window_days: int | None = None,

@@ -3,7 +3,6 @@ layer between the routes and the store (and where ingestion is counted for /metr
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -23,7 +22,8 @@ from api.domain import (
     truncate_message,
 )
 from api.services.job_settings import JobSettings
-from api.store import InvalidCursor, NotFound, RunFilter, Store
+from api.store import NotFound, RunFilter, Store
+from api.store.cursor import decode_offset, encode_offset
 
 
 def put_job(store: Store, name: str, fields: Mapping[str, Any]) -> tuple[Job, WriteOutcome]:
@@ -121,22 +121,6 @@ def page_run_tests(store: Store, job: str, run_id: str, *, status: TestStatus | 
     end = start + limit
     return Page(items=tuple(tests[start:end]),
                 next_cursor=encode_offset(end) if end < len(tests) else None)
-
-
-def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o{offset}".encode()).decode().rstrip("=")
-
-
-def decode_offset(cursor: str | None) -> int:
-    if cursor is None:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-        if not text.startswith("o") or not text[1:].isdigit():
-            raise ValueError(cursor)
-        return int(text[1:])
-    except ValueError:
-        raise InvalidCursor("not a cursor of this listing") from None
 
 
 def put_payload(store: Store, payload_id: str,
