@@ -99,19 +99,21 @@ CACHE = VerdictCache()
 
 
 def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInputs]]:
-    payload = store.get_payload(payload_id)
-    runs_by_job = {summary.job: summary for summary in store.payload_runs(payload_id)}
+    """The verdict's inputs from one store call, whatever the number of jobs."""
+    found = store.verdict_inputs(payload_id)
+    payload = found.payload
+    runs_by_job = {summary.job: summary for summary in found.runs}
     names = list(dict.fromkeys([*(payload.expected if payload else {}), *runs_by_job]))
     if payload is None and not names:
         raise NotFound(f"no payload {payload_id!r}: nothing registered and no runs reference it")
     inputs = []
     for name in names:
-        job = store.get_job(name) or Job(name=name)
+        job = found.jobs.get(name) or Job(name=name)
         runs = runs_by_job.get(name)
         expected = (payload.expected.get(name) if payload else None) or job.expected_runs \
             or (runs.total if runs else 0)
         inputs.append(_JobInputs(job=job, runs=runs, expected=expected,
-                                 baseline=store.get_baseline(name)))
+                                 baseline=found.baselines.get(name)))
     return payload, inputs
 
 
