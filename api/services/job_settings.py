@@ -20,9 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
-
 from api.domain import Job
+from api.services.errors import InvalidInput
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +40,7 @@ class JobSettings:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> JobSettings:
-        """Validate a settings map; raises ``ValidationError`` naming each bad key."""
+        """Validate a settings map; raises :class:`InvalidInput` naming each bad key."""
         errors: dict[str, list[str]] = {}
         values: dict[str, Any] = {}
 
@@ -78,7 +77,7 @@ class JobSettings:
         for key in unknown:
             errors[key] = ["unknown setting"]
         if errors:
-            raise ValidationError({"settings": errors})
+            raise InvalidInput({"settings": errors})
         return cls(**values)
 
     def knobs(self, policy: str) -> dict[str, Any]:
