@@ -8,10 +8,9 @@ from typing import Any
 
 from flask import Flask
 
-from api import errors, metrics
+from api import db, errors, metrics
 from api.config import load_config
 from api.routes import register_blueprints
-from api.services import context
 from api.urls import RawPathMiddleware, SegmentConverter
 
 
@@ -34,7 +33,7 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     app.wsgi_app = RawPathMiddleware(app.wsgi_app)  # type: ignore[method-assign]
     errors.register_error_handlers(app)
     metrics.init_app(app)
-    context.init_app(app)
+    db.init_app(app)
     register_blueprints(app)
     logging.getLogger("api").setLevel(logging.INFO)
     return app

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request
 
+from api.db import get_store
 from api.domain import Scope
 from api.errors import ApiError
 
@@ -45,10 +46,8 @@ def _identify(token: str) -> tuple[Scope | None, str]:
     admin = current_app.config.get("ADMIN_TOKEN")
     if admin and hmac.compare_digest(digest, hash_token(admin)):
         return Scope.ADMIN, "FLAKEGATE_ADMIN_TOKEN"
-    from api.services.context import store  # late: avoids an import cycle at app build
-
     # A hash prefix names the token in the audit log without revealing it.
-    return store().find_token(digest), f"token sha256:{digest[:12]}"
+    return get_store().find_token(digest), f"token sha256:{digest[:12]}"
 
 
 def require(needed: Scope) -> Callable[[F], F]:

@@ -1,7 +1,8 @@
 """The one error shape of the API: ``{"error": {"code", "message", "details"}}``.
 
-Every failure path (our own checks, marshmallow validation, werkzeug's HTTP errors, and any
-bug) ends up here, so clients never have to parse an HTML page or a bare string.
+Every failure path (our own checks, marshmallow validation, the services' refusals, the store's
+and the JUnit parser's errors, werkzeug's HTTP errors, and any bug) ends up here, so clients
+never have to parse an HTML page or a bare string.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.junit import JunitParseError
+from api.services.errors import InvalidInput, InvalidUpload
 from api.store import InvalidCursor, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,9 @@ _CODES = {
     500: "internal",
     503: "unavailable",
 }
+
+UPLOAD_STATUS = {"no_files": 400, "invalid_encoding": 400, "too_large": 413}
+"""The HTTP status of each :class:`InvalidUpload` code."""
 
 
 class ApiError(Exception):
@@ -66,6 +71,15 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(err: ValidationError) -> Response:
         return error_response(422, "the request has invalid fields", details=err.messages)
+
+    @app.errorhandler(InvalidInput)
+    def _invalid_input(err: InvalidInput) -> Response:
+        return error_response(422, err.message, details=err.details)
+
+    @app.errorhandler(InvalidUpload)
+    def _invalid_upload(err: InvalidUpload) -> Response:
+        return error_response(UPLOAD_STATUS[err.code], err.message, code=err.code,
+                              details=err.details)
 
     @app.errorhandler(NotFound)
     def _not_found(err: NotFound) -> Response:

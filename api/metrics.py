@@ -21,6 +21,8 @@ from prometheus_client import (
     multiprocess,
 )
 
+from api.services.ingest import Ingested
+
 REQUESTS = Counter(
     "flakegate_http_requests_total", "HTTP requests answered", ["method", "route", "status"]
 )
@@ -33,6 +35,13 @@ LATENCY = Histogram(
 INGESTED_RUNS = Counter("flakegate_ingested_runs_total", "Runs created or updated")
 INGESTED_FILES = Counter("flakegate_ingested_junit_files_total", "JUnit files attached")
 INGESTED_RESULTS = Counter("flakegate_ingested_test_results_total", "Test results stored")
+
+
+def count_ingested(ingested: Ingested) -> None:
+    """The routes' observer of service writes (see :mod:`api.services.ingest`)."""
+    INGESTED_RUNS.inc(ingested.runs)
+    INGESTED_FILES.inc(ingested.files)
+    INGESTED_RESULTS.inc(ingested.results)
 
 
 def render() -> Response:

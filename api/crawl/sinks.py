@@ -117,9 +117,9 @@ class StoreSink:
 
     def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]]) -> IngestResult:
         from api.domain import WriteOutcome
-        from api.errors import ApiError
         from api.junit import JunitParseError
         from api.services import catalog, junit_upload
+        from api.services.errors import InvalidUpload
 
         store = self.store()
         _, outcome = catalog.put_run(store, run.job, run.run_id, run.fields)
@@ -132,7 +132,7 @@ class StoreSink:
                                              limit=UPLOAD_LIMIT)
             result.files_added = sum(r.added for r in reports)
             return result
-        except (JunitParseError, ApiError):
+        except (JunitParseError, InvalidUpload):
             pass
         for upload in uploads:  # isolate the bad files; the good ones still count
             try:
@@ -141,7 +141,7 @@ class StoreSink:
                 result.files_added += sum(r.added for r in reports)
             except JunitParseError as err:
                 result.junit_errors.append(str(err))
-            except ApiError as err:
+            except InvalidUpload as err:
                 result.junit_errors.append(err.message)
         catalog.put_run(store, run.job, run.run_id, _with_errors(run, result.junit_errors))
         return result

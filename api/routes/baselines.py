@@ -3,6 +3,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, g, jsonify
 
 from api.auth import require
+from api.db import get_store
 from api.domain import Scope
 from api.routes.common import load_body, load_query, page_limit
 from api.schemas.baselines import (
@@ -15,7 +16,6 @@ from api.schemas.baselines import (
 )
 from api.schemas.common import PageQuery, page_dump
 from api.services import baselines
-from api.services.context import store
 
 bp = Blueprint("baselines", __name__)
 
@@ -24,7 +24,7 @@ bp = Blueprint("baselines", __name__)
 @require(Scope.WRITE)
 def compute_baseline(job: str) -> tuple[Response, int]:
     fields = load_body(BaselineComputeSchema())
-    version = baselines.compute(store(), job, **fields)
+    version = baselines.compute(get_store(), job, **fields)
     return jsonify(BaselineVersionSchema().dump(version)), 201
 
 
@@ -32,7 +32,8 @@ def compute_baseline(job: str) -> tuple[Response, int]:
 @require(Scope.READ)
 def list_baselines(job: str) -> Response:
     query = load_query(PageQuery())
-    page = baselines.list_versions(store(), job, limit=page_limit(query), cursor=query["cursor"])
+    page = baselines.list_versions(get_store(), job, limit=page_limit(query),
+                                   cursor=query["cursor"])
     return jsonify(page_dump(BaselineVersionSchema(many=True).dump(page.items),
                              page.next_cursor))
 
@@ -41,7 +42,7 @@ def list_baselines(job: str) -> Response:
 @require(Scope.READ)
 def get_baseline(job: str) -> Response:
     query = load_query(BaselineQuery())
-    version, page = baselines.page_of_tests(store(), job, version=query["version"],
+    version, page = baselines.page_of_tests(get_store(), job, version=query["version"],
                                             limit=page_limit(query), cursor=query["cursor"])
     body = {"baseline": BaselineVersionSchema().dump(version),
             **page_dump(TestBaselineSchema(many=True).dump(page.items), page.next_cursor)}
@@ -53,7 +54,7 @@ def get_baseline(job: str) -> Response:
 def loosen(job: str) -> tuple[Response, int]:
     fields = load_body(LoosenSchema())
     keys = [(test["suite"], test["name"]) for test in fields["tests"]]
-    version = baselines.loosen(store(), job, keys, reason=fields["reason"], actor=g.actor)
+    version = baselines.loosen(get_store(), job, keys, reason=fields["reason"], actor=g.actor)
     return jsonify(BaselineVersionSchema().dump(version)), 201
 
 
@@ -61,5 +62,5 @@ def loosen(job: str) -> tuple[Response, int]:
 @require(Scope.READ)
 def audit(job: str) -> Response:
     query = load_query(PageQuery())
-    page = baselines.audit_log(store(), job, limit=page_limit(query), cursor=query["cursor"])
+    page = baselines.audit_log(get_store(), job, limit=page_limit(query), cursor=query["cursor"])
     return jsonify(page_dump(AuditEntrySchema(many=True).dump(page.items), page.next_cursor))

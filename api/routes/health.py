@@ -5,8 +5,8 @@ from importlib import resources
 from flask import Blueprint, Response, jsonify
 
 from api import metrics
+from api.db import get_store
 from api.errors import error_response
-from api.services.context import store
 
 bp = Blueprint("health", __name__)
 
@@ -14,7 +14,7 @@ bp = Blueprint("health", __name__)
 @bp.get("/healthz")
 def healthz() -> Response:
     try:
-        store().ping()
+        get_store().ping()
     except Exception as err:  # any backend failure means "not healthy", never a 500 page
         return error_response(503, f"the store does not answer: {err}")
     return jsonify({"status": "ok"})

@@ -3,11 +3,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from api.auth import require
+from api.db import get_store
 from api.domain import Scope
 from api.errors import ApiError
+from api.metrics import count_ingested
 from api.schemas.runs import JunitUploadResultSchema
 from api.services import junit_upload
-from api.services.context import store
 
 bp = Blueprint("junit", __name__)
 
@@ -40,7 +41,8 @@ def _uploads(limit: int) -> list[junit_upload.Upload]:
 @require(Scope.WRITE)
 def attach_junit(job: str, run_id: str) -> tuple[Response, int]:
     limit = current_app.config["MAX_BODY_BYTES"]
-    run, reports = junit_upload.attach(store(), job, run_id, _uploads(limit), limit=limit)
+    run, reports = junit_upload.attach(get_store(), job, run_id, _uploads(limit), limit=limit,
+                                       observer=count_ingested)
     body = JunitUploadResultSchema().dump({
         "run": run,
         "files": [{"name": r.file.name, "sha256": r.file.sha256, "tests": r.file.tests,

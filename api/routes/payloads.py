@@ -3,12 +3,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from api.auth import require
+from api.db import get_store
 from api.domain import Scope, WriteOutcome
 from api.routes.common import load_body
 from api.schemas.common import check_path_names
 from api.schemas.payloads import PayloadPutSchema, PayloadSchema
 from api.services import catalog
-from api.services.context import store
 
 bp = Blueprint("payloads", __name__)
 
@@ -18,11 +18,11 @@ bp = Blueprint("payloads", __name__)
 def put_payload(payload_id: str) -> tuple[Response, int]:
     check_path_names(payload_id=payload_id)
     fields = load_body(PayloadPutSchema())
-    saved, outcome = catalog.put_payload(store(), payload_id, fields)
+    saved, outcome = catalog.put_payload(get_store(), payload_id, fields)
     return jsonify(PayloadSchema().dump(saved)), 201 if outcome is WriteOutcome.CREATED else 200
 
 
 @bp.get("/payloads/<seg:payload_id>")
 @require(Scope.READ)
 def get_payload(payload_id: str) -> Response:
-    return jsonify(PayloadSchema().dump(catalog.get_payload(store(), payload_id)))
+    return jsonify(PayloadSchema().dump(catalog.get_payload(get_store(), payload_id)))

@@ -3,7 +3,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify
 
 from api.auth import require
+from api.db import get_store
 from api.domain import Scope, TestStatus, WriteOutcome
+from api.metrics import count_ingested
 from api.routes.common import load_body, load_query, page_limit
 from api.schemas.common import check_path_names, page_dump
 from api.schemas.runs import (
@@ -14,7 +16,6 @@ from api.schemas.runs import (
     TestResultDumpSchema,
 )
 from api.services import catalog
-from api.services.context import store
 
 bp = Blueprint("runs", __name__)
 
@@ -24,21 +25,21 @@ bp = Blueprint("runs", __name__)
 def put_run(job: str, run_id: str) -> tuple[Response, int]:
     check_path_names(job=job, run_id=run_id)
     fields = load_body(RunPutSchema())
-    run, outcome = catalog.put_run(store(), job, run_id, fields)
+    run, outcome = catalog.put_run(get_store(), job, run_id, fields, observer=count_ingested)
     return jsonify(RunSchema().dump(run)), 201 if outcome is WriteOutcome.CREATED else 200
 
 
 @bp.get("/jobs/<seg:job>/runs/<seg:run_id>")
 @require(Scope.READ)
 def get_run(job: str, run_id: str) -> Response:
-    return jsonify(RunSchema().dump(catalog.get_run(store(), job, run_id)))
+    return jsonify(RunSchema().dump(catalog.get_run(get_store(), job, run_id)))
 
 
 @bp.get("/jobs/<seg:job>/runs")
 @require(Scope.READ)
 def list_runs(job: str) -> Response:
     query = load_query(RunListQuery())
-    page = catalog.list_runs(store(), job, query, limit=page_limit(query))
+    page = catalog.list_runs(get_store(), job, query, limit=page_limit(query))
     return jsonify(page_dump(RunSchema(many=True).dump(page.items), page.next_cursor))
 
 
@@ -47,6 +48,6 @@ def list_runs(job: str) -> Response:
 def get_run_tests(job: str, run_id: str) -> Response:
     query = load_query(RunTestsQuery())
     status = TestStatus.from_wire(query["status"]) if query["status"] else None
-    page = catalog.page_run_tests(store(), job, run_id, status=status,
+    page = catalog.page_run_tests(get_store(), job, run_id, status=status,
                                   limit=page_limit(query), cursor=query["cursor"])
     return jsonify(page_dump(TestResultDumpSchema(many=True).dump(page.items), page.next_cursor))

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, jsonify, request
+from flask import Blueprint, Response, jsonify, request
 
 from api.auth import require
+from api.db import get_store, get_verdict_cache
 from api.domain import Scope
 from api.routes.common import load_query
 from api.schemas.verdicts import PayloadVerdictSchema, VerdictQuery
 from api.services import verdict_markdown, verdicts
-from api.services.context import store
 
 bp = Blueprint("verdicts", __name__)
 
@@ -17,14 +17,12 @@ bp = Blueprint("verdicts", __name__)
 def get_verdict(payload_id: str) -> Response:
     query = load_query(VerdictQuery())
     policy, fmt = query["policy"], query["format"]
-    prepared = verdicts.prepare(store(), payload_id, policy=policy)
+    prepared = verdicts.prepare(get_store(), payload_id, policy=policy)
     if request.if_none_match.contains(f"{prepared.etag}-{fmt}"):
         not_modified = Response(status=304)
         not_modified.set_etag(f"{prepared.etag}-{fmt}")
         return not_modified
-    cache = verdicts.CACHE if current_app.config["VERDICT_CACHE"] else None
-    verdict = verdicts.judge(store(), prepared, cache=cache,
-                             cache_scope=current_app.config["DATABASE"])
+    verdict = verdicts.judge(get_store(), prepared, cache=get_verdict_cache())
     if fmt == "markdown":
         response = Response(verdict_markdown.render(verdict), mimetype="text/markdown")
     else:

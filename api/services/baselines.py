@@ -9,10 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from marshmallow import ValidationError
-
 from api.domain import Page
 from api.services.catalog import get_job
+from api.services.errors import InvalidInput
 from api.services.job_settings import JobSettings
 from api.stats.baseline import compute_baseline
 from api.stats.types import TestKey
@@ -66,8 +65,8 @@ def loosen(store: Store, job: str, tests: Iterable[TestKey], *, reason: str, act
     unknown = [f"{suite}::{name}" if suite else name for suite, name in keys if (suite, name)
                not in known]
     if unknown:
-        raise ValidationError({"tests": [f"not in baseline version {current.version}: "
-                                         + ", ".join(unknown[:20])]})
+        raise InvalidInput({"tests": [f"not in baseline version {current.version}: "
+                                      + ", ".join(unknown[:20])]})
     entry = AuditEntry(job=job, action="loosen", actor=actor, reason=reason, tests=keys,
                        version=None, at=now or datetime.now(UTC))
     return compute(store, job, window_days=current.window_days, max_runs=current.max_runs,

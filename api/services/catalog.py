@@ -1,12 +1,11 @@
 """Jobs, runs and payloads: validation already happened in the schemas; this is the use-case
-layer between the routes and the store (and where ingestion is counted for /metrics)."""
+layer between the routes and the store (a run's write tells its observer what it ingested)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from api import metrics
 from api.domain import (
     Job,
     JobSpec,
@@ -21,6 +20,7 @@ from api.domain import (
     merge_status,
     truncate_message,
 )
+from api.services.ingest import Ingested, IngestObserver
 from api.services.job_settings import JobSettings
 from api.store import NotFound, RunFilter, Store
 from api.store.cursor import decode_offset, encode_offset
@@ -71,8 +71,8 @@ def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
     return list(merged.values())
 
 
-def put_run(store: Store, job: str, run_id: str,
-            fields: Mapping[str, Any]) -> tuple[Run, WriteOutcome]:
+def put_run(store: Store, job: str, run_id: str, fields: Mapping[str, Any], *,
+            observer: IngestObserver | None = None) -> tuple[Run, WriteOutcome]:
     raw_tests = fields.get("tests")
     tests = None if raw_tests is None else merge_inline_tests(raw_tests)
     spec = RunSpec(
@@ -87,10 +87,8 @@ def put_run(store: Store, job: str, run_id: str,
         metadata=fields.get("metadata") or {},
     )
     run, outcome = store.put_run(spec, tests)
-    if outcome is not WriteOutcome.UNCHANGED:
-        metrics.INGESTED_RUNS.inc()
-        if tests:
-            metrics.INGESTED_RESULTS.inc(len(tests))
+    if observer is not None and outcome is not WriteOutcome.UNCHANGED:
+        observer(Ingested(runs=1, results=len(tests or ())))
     return run, outcome
 
 

@@ -1,7 +1,8 @@
 """A job's ``settings`` map, validated and typed.
 
 Settings a job may carry (SPEC section 3: verdict policy, expected runs, false-block budget,
-history window), all optional:
+history window), all optional. The defaults come from :data:`api.stats.defaults.POLICY_DEFAULTS`
+(the tests hold this table to it):
 
 | key | type | default | meaning |
 |---|---|---|---|
@@ -20,19 +21,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from marshmallow import ValidationError
-
 from api.domain import Job
+from api.services.errors import InvalidInput
+from api.stats.defaults import POLICY_DEFAULTS
 
 
 @dataclass(frozen=True, slots=True)
 class JobSettings:
-    false_block_budget: float = 0.01
-    z: float = 1.0
-    min_attempts: int = 6
-    window_days: int = 21
-    max_runs: int = 200
-    latch: bool = False
+    false_block_budget: float = POLICY_DEFAULTS.false_block_budget
+    z: float = POLICY_DEFAULTS.z
+    min_attempts: int = POLICY_DEFAULTS.min_attempts
+    window_days: int = POLICY_DEFAULTS.window_days
+    max_runs: int = POLICY_DEFAULTS.max_runs
+    latch: bool = POLICY_DEFAULTS.latch
     informing: frozenset[str] = frozenset()
 
     @classmethod
@@ -41,7 +42,7 @@ class JobSettings:
 
     @classmethod
     def parse(cls, raw: Mapping[str, Any]) -> JobSettings:
-        """Validate a settings map; raises ``ValidationError`` naming each bad key."""
+        """Validate a settings map; raises :class:`InvalidInput` naming each bad key."""
         errors: dict[str, list[str]] = {}
         values: dict[str, Any] = {}
 
@@ -78,7 +79,7 @@ class JobSettings:
         for key in unknown:
             errors[key] = ["unknown setting"]
         if errors:
-            raise ValidationError({"settings": errors})
+            raise InvalidInput({"settings": errors})
         return cls(**values)
 
     def knobs(self, policy: str) -> dict[str, Any]:

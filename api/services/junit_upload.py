@@ -11,10 +11,10 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api import metrics
 from api.domain import JunitFile, Run
-from api.errors import ApiError
 from api.junit import parse_junit
+from api.services.errors import InvalidUpload
+from api.services.ingest import Ingested, IngestObserver
 from api.store import AttachedFile, NotFound, Store
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -45,19 +45,19 @@ def gunzip_bounded(data: bytes, limit: int, *, name: str) -> bytes:
             while pending:
                 out += inflater.decompress(pending, limit + 1 - len(out))
                 if len(out) > limit:
-                    raise ApiError(413, f"{name}: decompressed size exceeds the limit of "
-                                        f"{limit} bytes", details={"limit_bytes": limit})
+                    raise InvalidUpload("too_large", f"{name}: decompressed size exceeds the "
+                                        f"limit of {limit} bytes", {"limit_bytes": limit})
                 pending = inflater.unconsumed_tail
             out += inflater.flush()
         except zlib.error as err:
-            raise ApiError(400, f"{name}: not valid gzip data ({err})",
-                           code="invalid_encoding") from None
+            raise InvalidUpload("invalid_encoding",
+                                f"{name}: not valid gzip data ({err})") from None
         if len(out) > limit:
-            raise ApiError(413, f"{name}: decompressed size exceeds the limit of {limit} bytes",
-                           details={"limit_bytes": limit})
+            raise InvalidUpload("too_large", f"{name}: decompressed size exceeds the limit of "
+                                f"{limit} bytes", {"limit_bytes": limit})
         remaining = inflater.unused_data
         if not inflater.eof:
-            raise ApiError(400, f"{name}: truncated gzip data", code="invalid_encoding")
+            raise InvalidUpload("invalid_encoding", f"{name}: truncated gzip data")
     return bytes(out)
 
 
@@ -67,10 +67,15 @@ def decode(upload: Upload, limit: int) -> Upload:
     return upload
 
 
-def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload],
-           *, limit: int) -> tuple[Run, list[AttachReport]]:
+def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, limit: int,
+           observer: IngestObserver | None = None) -> tuple[Run, list[AttachReport]]:
+    """Parse every upload, then attach them in one step; files already attached are skipped.
+
+    Raises :class:`InvalidUpload`, :class:`~api.junit.JunitParseError` or
+    :class:`~api.store.NotFound` (no such run) before anything is stored.
+    """
     if not uploads:
-        raise ApiError(400, "no JUnit file in the request", code="no_files")
+        raise InvalidUpload("no_files", "no JUnit file in the request")
     if store.get_run(job, run_id) is None:
         raise NotFound(f"no run {run_id!r} of job {job!r}; PUT the run before attaching files")
     attached: list[AttachedFile] = []
@@ -81,9 +86,8 @@ def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload],
         attached.append(AttachedFile(JunitFile(plain.name, digest, len(parsed.tests)),
                                      parsed.tests))
     run, added = store.attach_junit(job, run_id, attached)
-    for item, was_added in zip(attached, added, strict=True):
-        if was_added:
-            metrics.INGESTED_FILES.inc()
-            metrics.INGESTED_RESULTS.inc(len(item.tests))
+    if observer is not None:
+        new = [item for item, was_added in zip(attached, added, strict=True) if was_added]
+        observer(Ingested(files=len(new), results=sum(len(item.tests) for item in new)))
     return run, [AttachReport(item.file, was_added)
                  for item, was_added in zip(attached, added, strict=True)]

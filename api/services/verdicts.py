@@ -5,10 +5,10 @@ passed; otherwise the job's policy judges the tallies of its counted runs (``suc
 ``failure``; ``error`` and ``aborted`` are infrastructure outcomes, never evidence). The payload
 fails if any job fails, is pending if any job is pending, and passes otherwise.
 
-Verdicts are cached per process, keyed by a *stamp* that changes whenever anything the verdict
-depends on changes (a run of the payload, the registration, a job's settings, a new baseline
-version, the deadline passing), so the cache never serves a stale verdict and the stamp doubles
-as the ``ETag``.
+A :class:`VerdictCache` (the API keeps one per app) holds verdicts validated by a *stamp* that
+changes whenever anything the verdict depends on changes (a run of the payload, the
+registration, a job's settings, a new baseline version, the deadline passing), so the cache
+never serves a stale verdict and the stamp doubles as the ``ETag``.
 """
 
 from __future__ import annotations
@@ -72,14 +72,14 @@ class _JobInputs:
 
 
 class VerdictCache:
-    """A small LRU of verdicts by (database, payload, policy), validated by the stamp."""
+    """A small LRU of one store's verdicts by (payload, policy), validated by the stamp."""
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._entries: OrderedDict[tuple[str, str, str], PayloadVerdict] = OrderedDict()
+        self._entries: OrderedDict[tuple[str, str], PayloadVerdict] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, str, str], etag: str) -> PayloadVerdict | None:
+    def get(self, key: tuple[str, str], etag: str) -> PayloadVerdict | None:
         with self._lock:
             found = self._entries.get(key)
             if found is None or found.etag != etag:
@@ -87,15 +87,13 @@ class VerdictCache:
             self._entries.move_to_end(key)
             return found
 
-    def put(self, key: tuple[str, str, str], verdict: PayloadVerdict) -> None:
+    def put(self, key: tuple[str, str], verdict: PayloadVerdict) -> None:
         with self._lock:
             self._entries[key] = verdict
             self._entries.move_to_end(key)
             while len(self._entries) > self._size:
                 self._entries.popitem(last=False)
 
-
-CACHE = VerdictCache()
 
 
 def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInputs]]:
@@ -158,9 +156,10 @@ def prepare(store: Store, payload_id: str, *, policy: str | None = None,
                            etag=_stamp(payload_id, payload, inputs, deadline_passed, policy))
 
 
-def judge(store: Store, prepared: PreparedVerdict, *, cache: VerdictCache | None = CACHE,
-          cache_scope: str = "") -> PayloadVerdict:
-    key = (cache_scope, prepared.payload_id, prepared.policy or "")
+def judge(store: Store, prepared: PreparedVerdict, *,
+          cache: VerdictCache | None = None) -> PayloadVerdict:
+    """The verdict of ``prepared``; ``cache`` must hold verdicts of ``store`` only."""
+    key = (prepared.payload_id, prepared.policy or "")
     if cache is not None and (hit := cache.get(key, prepared.etag)) is not None:
         return hit
     jobs = tuple(_judge_job(store, prepared.payload_id, item, prepared.policy,
@@ -179,11 +178,10 @@ def judge(store: Store, prepared: PreparedVerdict, *, cache: VerdictCache | None
 
 
 def judge_payload(store: Store, payload_id: str, *, policy: str | None = None,
-                  now: datetime | None = None, cache: VerdictCache | None = CACHE,
-                  cache_scope: str = "") -> PayloadVerdict:
+                  now: datetime | None = None,
+                  cache: VerdictCache | None = None) -> PayloadVerdict:
     """Prepare and judge in one call (the benchmarks', the CLI tests' and the demo's way)."""
-    return judge(store, prepare(store, payload_id, policy=policy, now=now), cache=cache,
-                 cache_scope=cache_scope)
+    return judge(store, prepare(store, payload_id, policy=policy, now=now), cache=cache)
 
 
 def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override: str | None,

@@ -41,6 +41,7 @@ from importlib import resources
 import numpy as np
 from scipy import stats
 
+from api.stats.defaults import POLICY_DEFAULTS
 from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
@@ -141,7 +142,8 @@ def required_passes_array(attempts: np.ndarray, pct: np.ndarray) -> np.ndarray:
     return out
 
 
-def pity(attempts: int, strict: int, failures_pitied: int = 2) -> int:
+def pity(attempts: int, strict: int,
+         failures_pitied: int = POLICY_DEFAULTS.failures_pitied) -> int:
     """The aggregator's pity factor: ``min(max(0, attempts - 2), strict)``."""
     return min(max(0, attempts - failures_pitied), strict)
 
@@ -152,10 +154,10 @@ def evaluate(
     prior: Prior | None = None,
     *,
     informing: Informing | None = None,
-    min_attempts: int = 6,
-    unknown_history_percent: int = 70,
-    require_one_pass: bool = True,
-    failures_pitied: int = 2,
+    min_attempts: int = POLICY_DEFAULTS.min_attempts,
+    unknown_history_percent: int = POLICY_DEFAULTS.unknown_history_percent,
+    require_one_pass: bool = POLICY_DEFAULTS.require_one_pass,
+    failures_pitied: int = POLICY_DEFAULTS.failures_pitied,
 ) -> PolicyResult:
     """Judge one job of a payload by the aggregator's rules (``prior`` is ignored)."""
     ev = as_evidence(evidence, baselines, informing)

@@ -45,6 +45,7 @@ import numpy as np
 from scipy import optimize, special
 
 from api.domain import TestResult, TestStatus, merge_status
+from api.stats.defaults import POLICY_DEFAULTS
 from api.stats.evidence import baseline_index
 from api.stats.types import ComputedBaseline, Prior, TestBaseline, TestKey, TestTally
 
@@ -91,7 +92,7 @@ def compute_baseline(
     tallies: Iterable[TestTally],
     *,
     previous: Mapping[TestKey, TestBaseline] | Iterable[TestBaseline] | None = None,
-    latch: bool = False,
+    latch: bool = POLICY_DEFAULTS.latch,
     unlatch: Iterable[TestKey] = (),
     fit: bool = True,
     prior_bounds: tuple[tuple[float, float], tuple[float, float]] | None = None,

@@ -59,6 +59,7 @@ from api.stats.budget import (
     sidak_level,
     upper_tails,
 )
+from api.stats.defaults import POLICY_DEFAULTS
 from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
@@ -74,11 +75,10 @@ from api.stats.types import (
 )
 
 NAME = "bayes"
-DEFAULT_BUDGET = 0.01
-DEFAULT_ALTERNATIVES: tuple[tuple[float, float], ...] = ((0.3, 1.0), (0.5, 1.0), (1.0, 1.0))
-"""Reference regressions ``(failure rate, weight)`` the budget allocation maximises power for."""
-DEFAULT_SAFETY = 0.1
-"""Share of the budget held back for model error (the fitted prior is a point estimate)."""
+# Names kept for the benchmarks and tests; the values live in api.stats.defaults.
+DEFAULT_BUDGET = POLICY_DEFAULTS.false_block_budget
+DEFAULT_ALTERNATIVES = POLICY_DEFAULTS.alternatives
+DEFAULT_SAFETY = POLICY_DEFAULTS.safety
 
 # -- the policy ------------------------------------------------------------------------------
 
@@ -89,13 +89,13 @@ def evaluate(
     prior: Prior | None = None,
     *,
     informing: Informing | None = None,
-    budget: float = DEFAULT_BUDGET,
-    alternatives: Sequence[tuple[float, float]] = DEFAULT_ALTERNATIVES,
-    tiny_history: int = 20,
-    permanent_min_runs: int = 3,
-    permanent_alpha: float = 1e-3,
-    permanent_share: float = 0.5,
-    safety: float = DEFAULT_SAFETY,
+    budget: float = POLICY_DEFAULTS.false_block_budget,
+    alternatives: Sequence[tuple[float, float]] = POLICY_DEFAULTS.alternatives,
+    tiny_history: int = POLICY_DEFAULTS.tiny_history,
+    permanent_min_runs: int = POLICY_DEFAULTS.permanent_min_runs,
+    permanent_alpha: float = POLICY_DEFAULTS.permanent_alpha,
+    permanent_share: float = POLICY_DEFAULTS.permanent_share,
+    safety: float = POLICY_DEFAULTS.safety,
 ) -> PolicyResult:
     """Judge one job of a payload; see the module docstring for the method.
 
@@ -148,12 +148,12 @@ def thresholds(
     ev: EvidenceArrays,
     prior: Prior,
     *,
-    budget: float = DEFAULT_BUDGET,
-    alternatives: Sequence[tuple[float, float]] = DEFAULT_ALTERNATIVES,
-    permanent_min_runs: int = 3,
-    permanent_alpha: float = 1e-3,
-    permanent_share: float = 0.5,
-    safety: float = DEFAULT_SAFETY,
+    budget: float = POLICY_DEFAULTS.false_block_budget,
+    alternatives: Sequence[tuple[float, float]] = POLICY_DEFAULTS.alternatives,
+    permanent_min_runs: int = POLICY_DEFAULTS.permanent_min_runs,
+    permanent_alpha: float = POLICY_DEFAULTS.permanent_alpha,
+    permanent_share: float = POLICY_DEFAULTS.permanent_share,
+    safety: float = POLICY_DEFAULTS.safety,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per test: the critical failure count ``c`` (block iff ``failures >= c``; ``k + 1``: cannot
     block, also for informing tests), the p-value ``P(X >= failures)`` and the allotted level

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 from scipy import stats
 
+from api.stats.defaults import POLICY_DEFAULTS
 from api.stats.evidence import EvidenceArrays, as_evidence
 from api.stats.types import (
     Informing,
@@ -42,7 +43,8 @@ from api.stats.types import (
 NAME = "stddev"
 
 
-def allowed_failures(k: np.ndarray, pass_rate: np.ndarray, z: float = 1.0) -> np.ndarray:
+def allowed_failures(k: np.ndarray, pass_rate: np.ndarray,
+                     z: float = POLICY_DEFAULTS.z) -> np.ndarray:
     """``k (1 - p) + z sqrt(k p (1 - p))`` (a float bound; fail when failures exceed it)."""
     k = np.asarray(k, dtype=np.float64)
     p = np.clip(np.asarray(pass_rate, dtype=np.float64), 0.0, 1.0)
@@ -55,8 +57,8 @@ def evaluate(
     prior: Prior | None = None,
     *,
     informing: Informing | None = None,
-    z: float = 1.0,
-    tiny_history: int = 20,
+    z: float = POLICY_DEFAULTS.z,
+    tiny_history: int = POLICY_DEFAULTS.tiny_history,
 ) -> PolicyResult:
     """Judge one job of a payload by the literal mean + z standard deviations rule."""
     ev = as_evidence(evidence, baselines, informing)

@@ -1,6 +1,6 @@
 """A verdict poll answered 304 costs a bounded number of store calls, whatever the job count.
 
-The store is wrapped where requests obtain it (``api.services.context.open_store``) so every
+The store is wrapped where requests obtain it (``api.db.open_store``) so every
 call a request makes on it is counted.
 """
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from api.services import context
+from api import db
 from api.store import Store
 from tests.api.history import names_of_tests, put_run
 from tests.conftest import ApiClient
@@ -42,8 +42,8 @@ class CountingStore:
 @pytest.fixture
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     recorded: list[str] = []
-    real_open = context.open_store
-    monkeypatch.setattr(context, "open_store",
+    real_open = db.open_store
+    monkeypatch.setattr(db, "open_store",
                         lambda url: CountingStore(real_open(url), recorded))
     return recorded
 

@@ -1,0 +1,50 @@
+"""The services' own refusals: plain exceptions, so the service layer needs no web framework or
+schema library. The web layer's error handlers map each to its HTTP status, code and details.
+
+A missing resource is the store's :class:`~api.store.NotFound`, raised as is: the services
+and the store mean the same thing by it.
+
+::
+
+    ServiceError
+    ├── InvalidInput     a field's value is refused (422 ``invalid``, per-field details)
+    └── InvalidUpload    a JUnit upload is refused before anything is stored (``code`` says why)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class ServiceError(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(ServiceError):
+    """Field errors as the schemas report them: a field name maps to its messages, or (for a
+    nested object such as a job's ``settings``) to the same kind of mapping."""
+
+    def __init__(self, details: dict[str, Any],
+                 message: str = "the request has invalid fields") -> None:
+        super().__init__(message)
+        self.details = details
+
+
+class InvalidUpload(ServiceError):
+    """A JUnit upload refused as a whole; ``code`` is one of :data:`UPLOAD_CODES`."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        if code not in UPLOAD_CODES:
+            raise ValueError(f"unknown upload refusal code {code!r}")
+        super().__init__(message)
+        self.code = code
+        self.details = details
+
+
+UPLOAD_CODES = frozenset({
+    "no_files",  # the request carried no file
+    "invalid_encoding",  # not gzip, or truncated gzip
+    "too_large",  # decompressed beyond the body limit
+})
