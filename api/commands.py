@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -55,7 +56,8 @@ def open_migrated(url: str) -> Store:
 
 
 def store_errors(handler: Handler) -> Handler:
-    """The store's errors (unknown job, unreachable backend) as one-line CommandErrors."""
+    """The store's errors (unknown job, unreachable backend) and SQLite's own (a database
+    that is locked, read-only or was never initialised) as one-line CommandErrors."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
@@ -65,6 +67,8 @@ def store_errors(handler: Handler) -> Handler:
             return handler(args)
         except StoreError as err:
             raise CommandError(str(err)) from err
+        except sqlite3.Error as err:
+            raise CommandError(f"database error: {err}") from err
 
     return run
 
@@ -73,7 +77,11 @@ def _ensure_parent(url: str) -> None:
     """Create the embedded database's folder, so a first ``db init`` just works."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite" and parts.path.startswith("/") and parts.path != "/:memory:":
-        Path(unquote(parts.path)).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(unquote(parts.path)).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CommandError(f"cannot create {folder} for the database: {err}") from None
 
 
 def _db_init(args: argparse.Namespace) -> int:

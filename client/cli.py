@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="flakegate",
         description="flakegate: judge parallel CI runs of a payload against each test's history.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog stays one line
         epilog=None if with_server else (
             f"server commands ({', '.join(SERVER_COMMANDS)}) need "
             f"{extras.install_hint(SERVER_EXTRA)}"),
