@@ -2,9 +2,10 @@
 
 Reads the action's inputs from ``INPUT_*`` variables (set by action.yml), uploads the run's
 JUnit files, waits for the payload's verdict, and reports through the runner's files and
-workflow commands: outputs to ``$GITHUB_OUTPUT``, a Markdown summary to
-``$GITHUB_STEP_SUMMARY``, at most ten ``::error`` annotations. The exit status fails the step
-according to ``fail-on``.
+workflow commands: outputs to ``$GITHUB_OUTPUT``, the server's Markdown rendering of the
+verdict as the summary in ``$GITHUB_STEP_SUMMARY``, at most ten ``::error`` annotations. The
+exit status (:class:`~client.exit_status.ExitStatus`, as for ``flakegate verdict``) fails the
+step according to ``fail-on``.
 """
 
 from __future__ import annotations
@@ -20,22 +21,21 @@ from client.api import Client, segment
 from client.ci_env import detect
 from client.cli_support import record_run, run_fields
 from client.durations import format_duration, parse_duration
+from client.exit_status import ExitStatus
 from client.models import RUN_STATUSES, Verdict
-from client.render import cell, regression_line, render_markdown
+from client.render import regression_line
 from client.upload import split_patterns
 
 #: GitHub refuses a step summary over 1 MiB (and shows none of it); keep a margin for the
 #: upload lines written before the verdict.
 SUMMARY_LIMIT = 1024 * 1024 - 8 * 1024
 MAX_ANNOTATIONS = 10
+CELL_MAX = 300  # characters of a name quoted in the summary: a test name can be kilobytes
 FAIL_ON = ("regression", "pending", "never")
 TRUE, FALSE = ("true", "yes", "1", "on"), ("false", "no", "0", "off", "")
 #: GitHub's own words for a job's outcome (job.status, needs.<job>.result), so that
 #: ``status: ${{ job.status }}`` just works.
 STATUS_ALIASES = {"cancelled": "aborted", "canceled": "aborted"}
-
-# The CLI's exit codes: 0 pass, 1 regression, 2 error, 3 pending at the timeout.
-EXIT_OK, EXIT_REGRESSION, EXIT_ERROR, EXIT_PENDING = 0, 1, 2, 3
 
 
 class InputProblem(Exception):
@@ -67,6 +67,15 @@ def set_output(name: str, value: str) -> None:
     delimiter = f"ghadelimiter_{uuid.uuid4()}"
     with open(path, "a", encoding="utf-8") as out:
         out.write(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+
+
+def cell(text: object) -> str:
+    """Text safe inside Markdown code or a table cell: one line, no column breaks, no HTML."""
+    value = " ".join(str(text).split())
+    if len(value) > CELL_MAX:
+        value = value[:CELL_MAX - 1] + "…"
+    return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace("|", "\\|").replace("`", "\\`"))
 
 
 def add_summary(markdown: str) -> None:
@@ -187,13 +196,16 @@ def _wait(client: Client, inputs: Inputs, payload: str) -> tuple[Verdict | None,
         return pending.verdict, False
 
 
-def _report(verdict: Verdict | None, payload: str, report_url: str, final: bool) -> None:
+def _report(verdict: Verdict | None, markdown: str | None, payload: str, report_url: str,
+            final: bool) -> None:
+    """Outputs, summary and annotations; ``markdown`` is the server's rendering of
+    ``verdict``, the same text as the report link (None when there is no verdict)."""
     regressions = verdict.regressions if verdict else []
     set_output("verdict", verdict.verdict if verdict else "pending")
     set_output("regressions", str(len(regressions)))
     set_output("report-url", report_url)
-    if verdict is not None:
-        add_summary(render_markdown(verdict, max_bytes=SUMMARY_LIMIT, report_url=report_url))
+    if markdown is not None:
+        add_summary(f"{markdown.rstrip()}\n\n[full report]({report_url})\n")
     else:
         add_summary(f"## ⏳ flakegate: payload `{cell(payload)}` has no verdict yet\n")
     for job, item in regressions[:MAX_ANNOTATIONS]:
@@ -208,12 +220,12 @@ def _report(verdict: Verdict | None, payload: str, report_url: str, final: bool)
 
 def decide(verdict: str, fail_on: str) -> int:
     if fail_on == "never":
-        return EXIT_OK
+        return ExitStatus.OK
     if verdict == "fail":
-        return EXIT_REGRESSION
+        return ExitStatus.REGRESSION
     if verdict == "pending" and fail_on == "pending":
-        return EXIT_PENDING
-    return EXIT_OK
+        return ExitStatus.PENDING
+    return ExitStatus.OK
 
 
 def main(env: dict[str, str] | None = None) -> int:
@@ -222,7 +234,7 @@ def main(env: dict[str, str] | None = None) -> int:
         inputs = read_inputs(env)
     except InputProblem as err:
         command("error", str(err), title="flakegate")
-        return EXIT_ERROR
+        return ExitStatus.ERROR
     try:
         with Client(inputs.server_url, inputs.token, retries=inputs.retries) as client:
             if inputs.junit or inputs.status:
@@ -231,17 +243,20 @@ def main(env: dict[str, str] | None = None) -> int:
                 set_output("verdict", "")
                 set_output("regressions", "0")
                 set_output("report-url", "")
-                return EXIT_OK
+                return ExitStatus.OK
             payload = inputs.payload or detect(env).payload
             if not payload:
                 raise errors.InputError("input payload is required outside GitHub Actions")
             report_url = (f"{client.base_url}/payloads/{segment(payload)}/verdict"
                           "?format=markdown")
             verdict, final = _wait(client, inputs, payload)
-            if verdict is not None and verdict.raw.get("report_url"):
-                report_url = str(verdict.raw["report_url"])
+            markdown = None
+            if verdict is not None:
+                if verdict.raw.get("report_url"):
+                    report_url = str(verdict.raw["report_url"])
+                markdown = client.get_verdict(payload, policy=inputs.policy, format="markdown")
     except errors.FlakegateError as err:
-        message = err.describe() if isinstance(err, errors.ApiError) else str(err)
+        message = err.describe()
         if inputs.fail_open and err.unavailable:
             command("warning", f"{message}; fail-open: not blocking", title="flakegate")
             set_output("verdict", "unavailable")
@@ -249,10 +264,10 @@ def main(env: dict[str, str] | None = None) -> int:
             set_output("report-url", "")
             add_summary(f"⚠️ flakegate was unavailable ({cell(message)}); fail-open let "
                         "this step pass.\n")
-            return EXIT_OK
+            return ExitStatus.OK
         command("error", message, title="flakegate")
-        return EXIT_ERROR
-    _report(verdict, payload, report_url, final)
+        return ExitStatus.ERROR
+    _report(verdict, markdown, payload, report_url, final)
     state = verdict.verdict if verdict else "pending"
     print(f"flakegate: payload {payload}: {state} (fail-on {inputs.fail_on})")
     return decide(state, inputs.fail_on)

@@ -1,19 +1,33 @@
-"""Server-side subcommands of ``flakegate``: serve, db init, token create, demo.
+"""Server-side subcommands of ``flakegate``: serve, db init, token create, baseline, demo.
 
-Only argparse at import time: the dispatcher imports this module for every invocation, and
-heavy imports (flask, gunicorn, numpy) belong to the handlers that need them.
+Registered through the ``flakegate.commands`` entry point (see :mod:`client.cli`). Only
+argparse and the client's leaf modules at import time: heavy imports (flask, gunicorn, numpy)
+belong to the handlers that need them. Handlers end foreseeable failures (a bad ``--db`` URL,
+an unknown job or baseline, a store that cannot be reached) with
+:class:`~client.errors.CommandError`, which the dispatcher prints as one line, exit 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
-import sys
+import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
 
-EXIT_OK = 0
-EXIT_ERROR = 2
+from client import extras
+from client.durations import parse_duration
+from client.errors import CommandError
+from client.exit_status import ExitStatus
+
+if TYPE_CHECKING:
+    from api.store import Store
+
+Handler = Callable[[argparse.Namespace], int]
 
 
 def database_url(args: argparse.Namespace) -> str:
@@ -22,36 +36,64 @@ def database_url(args: argparse.Namespace) -> str:
     return args.db or load_config()["DATABASE"]
 
 
-def open_migrated(url: str):  # -> Store
+def open_url(url: str) -> Store:
+    """``open_store``, with a bad URL or a missing extra as a :class:`CommandError`."""
     from api.store import open_store
 
+    if urlsplit(url).scheme.lower() == "bigquery":
+        extras.require("bigquery", "a bigquery:// store")
+    try:
+        return open_store(url)
+    except ValueError as err:  # the URL itself is unusable
+        raise CommandError(str(err)) from None
+
+
+def open_migrated(url: str) -> Store:
     _ensure_parent(url)
-    store = open_store(url)
+    store = open_url(url)
     store.migrate()
     return store
 
 
+def store_errors(handler: Handler) -> Handler:
+    """The store's errors (unknown job, unreachable backend) and SQLite's own (a database
+    that is locked, read-only or was never initialised) as one-line CommandErrors."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        from api.store import StoreError
+
+        try:
+            return handler(args)
+        except StoreError as err:
+            raise CommandError(str(err)) from err
+        except sqlite3.Error as err:
+            raise CommandError(f"database error: {err}") from err
+
+    return run
+
+
 def _ensure_parent(url: str) -> None:
     """Create the embedded database's folder, so a first ``db init`` just works."""
-    from urllib.parse import unquote, urlsplit
-
     parts = urlsplit(url)
     if parts.scheme == "sqlite" and parts.path.startswith("/") and parts.path != "/:memory:":
-        Path(unquote(parts.path)).parent.mkdir(parents=True, exist_ok=True)
+        folder = Path(unquote(parts.path)).parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise CommandError(f"cannot create {folder} for the database: {err}") from None
 
 
 def _db_init(args: argparse.Namespace) -> int:
     url = database_url(args)
     _ensure_parent(url)
-    from api.store import open_store
-
-    store = open_store(url)
+    store = open_url(url)
     try:
         version = store.migrate()
     finally:
         store.close()
     print(f"database {url} is at schema version {version}")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _token_create(args: argparse.Namespace) -> int:
@@ -65,7 +107,7 @@ def _token_create(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(token)
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -79,8 +121,6 @@ def _serve(args: argparse.Namespace) -> int:
 
 def positive_duration(text: str) -> float:
     """An argparse type: seconds in ``30s``, ``10m``, ``6h`` (the client's duration syntax)."""
-    from client.durations import parse_duration
-
     try:
         seconds = parse_duration(text)
     except ValueError as err:
@@ -94,8 +134,7 @@ def _baseline_compute(args: argparse.Namespace) -> int:
     from api.services import baselines
 
     if not args.all and not args.job:
-        print("flakegate: name a JOB or pass --all", file=sys.stderr)
-        return EXIT_ERROR
+        raise CommandError("name a JOB or pass --all")
     store = open_migrated(database_url(args))
     try:
         while True:
@@ -110,7 +149,7 @@ def _baseline_compute(args: argparse.Namespace) -> int:
                       f"{version.tests} tests, prior Beta({version.prior.alpha:.3g}, "
                       f"{version.prior.beta:.3g})", flush=True)
             if args.every is None:
-                return EXIT_OK
+                return ExitStatus.OK
             time.sleep(args.every)
     finally:
         store.close()
@@ -125,9 +164,6 @@ def _baseline_show(args: argparse.Namespace) -> int:
         if version is None:
             raise NotFound(f"job {args.job!r} has no such baseline")
         tests = store.baseline_tests(args.job, version.version)
-    except NotFound as err:
-        print(f"flakegate: {err}", file=sys.stderr)
-        return EXIT_ERROR
     finally:
         store.close()
     print(f"{version.job} baseline v{version.version}: {version.runs} runs, "
@@ -139,7 +175,7 @@ def _baseline_show(args: argparse.Namespace) -> int:
     for test in worst:
         mark = " (latched)" if test.latched else ""
         print(f"{test.pass_rate:9.2%}  {test.runs:5d}  {test.flakes:6d}  {test.name}{mark}")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -152,30 +188,13 @@ def _demo(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(summary.describe(base_url=args.base_url))
-    return EXIT_OK
+    return ExitStatus.OK
 
 
-def _add_db(parser: argparse.ArgumentParser) -> None:
+def add_db_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--db", metavar="URL", default=None,
                         help="store URL, e.g. sqlite:///var/flakegate.db "
                              "(default: $FLAKEGATE_DATABASE)")
-
-
-# Pull ingestion and warehouse export bring their own subcommands.
-PLUGGED_COMMANDS = ("api.crawl.commands", "api.export.commands")
-
-
-def _register_plugged(subparsers: argparse._SubParsersAction) -> None:
-    import importlib
-
-    for name in PLUGGED_COMMANDS:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if err.name is not None and name.startswith(err.name):
-                continue  # that feature is not part of this installation
-            raise
-        module.register(subparsers)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -187,15 +206,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--recompute-every", type=positive_duration, default=None,
                        metavar="DURATION",
                        help="recompute every job's baseline on this schedule, e.g. 6h")
-    _add_db(serve)
-    serve.set_defaults(handler=_serve)
+    add_db_flag(serve)
+    serve.set_defaults(handler=store_errors(_serve))
 
     db = subparsers.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.required = True
     init = db_sub.add_parser("init", help="create or upgrade the schema (idempotent)")
-    _add_db(init)
-    init.set_defaults(handler=_db_init)
+    add_db_flag(init)
+    init.set_defaults(handler=store_errors(_db_init))
 
     token = subparsers.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")
@@ -203,8 +222,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = token_sub.add_parser("create", help="mint a token and print it once")
     create.add_argument("--scope", choices=("read", "write", "admin"), required=True)
     create.add_argument("--label", default="", help="who or what the token is for")
-    _add_db(create)
-    create.set_defaults(handler=_token_create)
+    add_db_flag(create)
+    create.set_defaults(handler=store_errors(_token_create))
 
     baseline = subparsers.add_parser("baseline", help="per-test baselines (server side)")
     baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
@@ -217,18 +236,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compute.add_argument("--exclude-payload", default=None)
     compute.add_argument("--every", type=positive_duration, default=None, metavar="DURATION",
                          help="repeat on this schedule until interrupted")
-    _add_db(compute)
-    compute.set_defaults(handler=_baseline_compute)
+    add_db_flag(compute)
+    compute.set_defaults(handler=store_errors(_baseline_compute))
     show = baseline_sub.add_parser("show", help="show a baseline's least stable tests")
     show.add_argument("job")
     show.add_argument("--version", type=int, default=None)
     show.add_argument("--top", type=int, default=20, help="how many tests to list")
-    _add_db(show)
-    show.set_defaults(handler=_baseline_show)
+    add_db_flag(show)
+    show.set_defaults(handler=store_errors(_baseline_show))
 
     demo = subparsers.add_parser("demo", help="load a realistic demo history and payload")
     demo.add_argument("--seed", type=int, default=2026)
     demo.add_argument("--base-url", default="http://127.0.0.1:8080")
-    _add_db(demo)
-    demo.set_defaults(handler=_demo)
-    _register_plugged(subparsers)
+    add_db_flag(demo)
+    demo.set_defaults(handler=store_errors(_demo))

@@ -208,6 +208,9 @@ class Client:
             response = self._send("GET", _verdict_path(payload),
                                   params=_without_none({"policy": policy, "format": "markdown"}),
                                   headers={"Accept": "text/markdown"}, idempotent=True)
+            if "charset" not in response.headers.get("Content-Type", "").lower():
+                # requests would read text/* without a charset as Latin-1; Markdown is UTF-8.
+                response.encoding = "utf-8"
             return response.text
         return self._verdict(payload, policy, previous=None)
 
@@ -352,8 +355,7 @@ class Client:
         elif response.text:  # a proxy's HTML page, say: keep a little of it for the log
             message = f"{message}: {response.text.strip()[:200]}"
         cls = errors.error_class(response.status_code)
-        return cls(response.status_code, code, message, details, method=method, url=url,
-                   request_id=response.headers.get("X-Request-Id"))
+        return cls(response.status_code, code, message, details, method=method, url=url)
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:

@@ -1,12 +1,15 @@
-"""The ``flakegate`` command: one dispatcher for server and client subcommands.
+"""The ``flakegate`` command: one dispatcher for client and server subcommands.
 
-Each command module exposes ``register(subparsers)``, adding its parsers with a ``handler``
-default that takes the parsed arguments and returns the exit code. Server commands live in
-``api.commands`` and are offered only when the ``server`` extra is installed, so a client-only
-install in a CI job stays light.
+The client commands (:mod:`client.commands`) are always there. The server commands come from
+the ``flakegate.commands`` entry points (``api.commands:register`` and the crawl and export
+modules), loaded only when the ``server`` extra is installed: the client never imports the
+server, so a client-only install in a CI job stays light and, asked for ``serve``, says which
+extra to install instead of failing on ``import numpy``.
 
-Exit codes: 0 success (verdict pass), 1 regression, 2 usage, transport or API error,
-3 verdict still pending at the timeout.
+Every command's handler takes the parsed arguments and returns an :class:`ExitStatus`. Errors
+a user can foresee (a client :class:`~client.errors.FlakegateError`, a
+:class:`~client.errors.CommandError` from any command, a usage error, Ctrl-C) become one
+``flakegate: ...`` line on stderr and their exit status here, and nowhere else.
 """
 
 from __future__ import annotations
@@ -14,43 +17,73 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 
-EXIT_OK = 0
-EXIT_REGRESSION = 1
-EXIT_ERROR = 2
-EXIT_PENDING = 3
+from client import commands, errors, extras
+from client.cli_support import warn
+from client.exit_status import ExitStatus
+
+COMMAND_GROUP = "flakegate.commands"
+SERVER_EXTRA = "server"
+#: What the server's entry points register, named here so that an install without the server
+#: extra can tell these commands from typos without importing anything of the server.
+SERVER_COMMANDS = ("serve", "db", "token", "baseline", "demo", "crawl", "export")
 
 
-def _command_modules() -> list[object]:
-    modules: list[object] = []
-    try:
-        from api import commands as server_commands
-    except ImportError:  # the server extra is not installed
-        pass
-    else:
-        modules.append(server_commands)
-    try:
-        from client import commands as client_commands
-    except ImportError:
-        pass
-    else:
-        modules.append(client_commands)
-    return modules
+def server_installed() -> bool:
+    return not extras.missing(SERVER_EXTRA)
 
 
 def build_parser() -> argparse.ArgumentParser:
+    with_server = server_installed()
     parser = argparse.ArgumentParser(
         prog="flakegate",
         description="flakegate: judge parallel CI runs of a payload against each test's history.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog stays one line
+        epilog=None if with_server else (
+            f"server commands ({', '.join(SERVER_COMMANDS)}) need "
+            f"{extras.install_hint(SERVER_EXTRA)}"),
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
-    for module in _command_modules():
-        module.register(subparsers)  # type: ignore[attr-defined]
+    if with_server:
+        # The server's own commands first, then the plugged ones (crawl, export) by name.
+        for entry_point in sorted(metadata.entry_points(group=COMMAND_GROUP),
+                                  key=lambda entry: (entry.name != SERVER_EXTRA, entry.name)):
+            entry_point.load()(subparsers)
+    commands.register(subparsers)
     return parser
 
 
+def _say(message: str) -> None:
+    print(f"flakegate: {message}", file=sys.stderr)
+
+
+def _first_word(argv: Sequence[str]) -> str | None:
+    return next((arg for arg in argv if not arg.startswith("-")), None)
+
+
+def _exit_status(err: errors.CommandError | errors.FlakegateError,
+                 args: argparse.Namespace) -> ExitStatus:
+    if isinstance(err, errors.CommandError):
+        _say(str(err))
+        return err.exit_status
+    if getattr(args, "fail_open", False) and err.unavailable:
+        warn(f"{err.describe()}; --fail-open: not blocking")
+        return ExitStatus.OK
+    _say(f"error: {err.describe()}")
+    return ExitStatus.ERROR
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = _first_word(argv)
+    if command in SERVER_COMMANDS:
+        try:
+            extras.require(SERVER_EXTRA, command)
+        except errors.CommandError as err:
+            _say(str(err))
+            return err.exit_status
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -58,9 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(exit_.code or 0)
     try:
         return int(args.handler(args))
+    except (errors.CommandError, errors.FlakegateError) as err:
+        return _exit_status(err, args)
     except KeyboardInterrupt:
-        print("flakegate: interrupted", file=sys.stderr)
-        return EXIT_ERROR
+        _say("interrupted")
+        return ExitStatus.INTERRUPTED
 
 
 if __name__ == "__main__":

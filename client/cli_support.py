@@ -1,14 +1,13 @@
 """What every client subcommand shares: connection flags, run-field flags resolved against the
-CI environment, output formats, and the mapping of errors to exit codes."""
+CI environment, output formats. (Errors become exit codes in :mod:`client.cli`.)"""
 
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -16,15 +15,8 @@ from typing import Any, TextIO
 from client import errors
 from client.api import Client, ProgressCallback
 from client.ci_env import detect
-
-# client.cli imports the command modules only inside build_parser(), so this is no cycle.
-from client.cli import EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_REGRESSION
-from client.models import FINAL_RUN_STATUSES, Run, UploadResult
+from client.models import Run, UploadResult
 from client.upload import DEFAULT_BATCH_BYTES, expand
-
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_PENDING", "EXIT_REGRESSION"]
-
-Handler = Callable[[argparse.Namespace], int]
 
 
 def warn(message: str) -> None:
@@ -59,27 +51,6 @@ def make_client(args: argparse.Namespace) -> Client:
         except ValueError:
             raise errors.InputError(f"FLAKEGATE_RETRIES must be an integer, got {raw!r}") from None
     return Client(url, token, retries=retries)
-
-
-def describe(err: errors.FlakegateError) -> str:
-    return err.describe() if isinstance(err, errors.ApiError) else str(err)
-
-
-def guarded(handler: Handler) -> Handler:
-    """Run a handler, turning client errors into messages and exit codes (see client.cli)."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except errors.FlakegateError as err:
-            if getattr(args, "fail_open", False) and err.unavailable:
-                warn(f"{describe(err)}; --fail-open: not blocking")
-                return EXIT_OK
-            print(f"flakegate: error: {describe(err)}", file=sys.stderr)
-            return EXIT_ERROR
-
-    return run
 
 
 def output_format(args: argparse.Namespace, stream: TextIO | None = None) -> str:
@@ -205,10 +176,6 @@ def save_run(client: Client, fields: RunFields, status: str | None) -> Run:
         variant={**(stored.variant if stored else {}), **fields.variant},
         metadata={**(stored.metadata if stored else {}), **fields.metadata},
     )
-
-
-def is_final(status: str | None) -> bool:
-    return status in FINAL_RUN_STATUSES
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """Client subcommands of ``flakegate``: upload, run start|finish, verdict, jobs, runs.
 
-Exit codes (the numbers live in :mod:`client.cli`): 0 success or a passing verdict,
+Exit codes (:class:`~client.exit_status.ExitStatus`): 0 success or a passing verdict,
 1 regression, 2 usage, transport or API error, 3 verdict still pending at the timeout.
-With ``--fail-open`` an unreachable or failing server is a warning and exit 0.
+With ``--fail-open`` an unreachable or failing server is a warning and exit 0 (see
+:mod:`client.cli`, which turns every error into its exit code).
 """
 
 from __future__ import annotations
@@ -13,16 +14,12 @@ import sys
 from datetime import UTC, datetime
 
 from client import errors
+from client.api import Client
 from client.ci_env import detect
 from client.cli_support import (
-    EXIT_ERROR,
-    EXIT_OK,
-    EXIT_PENDING,
-    EXIT_REGRESSION,
     RunFields,
     add_connection_flags,
     add_run_flags,
-    guarded,
     make_client,
     output_format,
     print_json,
@@ -31,8 +28,9 @@ from client.cli_support import (
     save_run,
 )
 from client.durations import format_duration, parse_duration
+from client.exit_status import ExitStatus
 from client.models import FINAL_RUN_STATUSES, Run, Verdict
-from client.render import render_json, render_markdown, render_text
+from client.render import render_json, render_text
 from client.upload import DEFAULT_BATCH_BYTES, split_patterns
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20,
@@ -104,8 +102,8 @@ def _upload(args: argparse.Namespace) -> int:
     if not result.files and not args.allow_no_files:
         print("flakegate: error: no JUnit file matched (the run was recorded); pass "
               "--allow-no-files if that is expected", file=sys.stderr)
-        return EXIT_ERROR
-    return EXIT_OK
+        return ExitStatus.ERROR
+    return ExitStatus.OK
 
 
 # -- run start / finish ---------------------------------------------------------------------------
@@ -125,24 +123,27 @@ def _run_start(args: argparse.Namespace) -> int:
         fields = RunFields(**{**vars(fields), "started_at": datetime.now(UTC)})
     with make_client(args) as client:
         _print_run(args, save_run(client, fields, "pending"))
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _run_finish(args: argparse.Namespace) -> int:
     fields = resolve_run_fields(args)
     with make_client(args) as client:
         _print_run(args, save_run(client, fields, args.status))
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 # -- verdict ------------------------------------------------------------------------------------
 
 
-def _show_verdict(args: argparse.Namespace, verdict: Verdict) -> None:
+def _show_verdict(args: argparse.Namespace, client: Client, verdict: Verdict) -> None:
     if args.format == "json":
         sys.stdout.write(render_json(verdict))
     elif args.format == "markdown":
-        sys.stdout.write(render_markdown(verdict))
+        # The server's own rendering: the same text as the report link and the action's
+        # job summary, not a second Markdown table kept in step by hand.
+        sys.stdout.write(client.get_verdict(verdict.payload, policy=args.policy,
+                                            format="markdown"))
     else:
         sys.stdout.write(render_text(verdict))
 
@@ -170,11 +171,12 @@ def _verdict(args: argparse.Namespace) -> int:
                                                   policy=args.policy, on_poll=report)
             except errors.VerdictPending as pending:
                 if pending.verdict is not None:
-                    _show_verdict(args, pending.verdict)
+                    _show_verdict(args, client, pending.verdict)
                 print(f"flakegate: {pending}", file=sys.stderr)
-                return EXIT_PENDING
-    _show_verdict(args, verdict)
-    return {"pass": EXIT_OK, "fail": EXIT_REGRESSION}.get(verdict.verdict, EXIT_PENDING)
+                return ExitStatus.PENDING
+        _show_verdict(args, client, verdict)
+    return {"pass": ExitStatus.OK, "fail": ExitStatus.REGRESSION}.get(verdict.verdict,
+                                                                       ExitStatus.PENDING)
 
 
 def _pending_state(verdict: Verdict) -> str:
@@ -198,7 +200,7 @@ def _jobs(args: argparse.Namespace) -> int:
                       f"{variant or '-'}")
             if args.limit and count >= args.limit:
                 break
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _runs(args: argparse.Namespace) -> int:
@@ -215,7 +217,7 @@ def _runs(args: argparse.Namespace) -> int:
                       f"failed\t{run.url or '-'}")
             if args.limit and count >= args.limit:
                 break
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 # -- registration -------------------------------------------------------------------------------
@@ -246,7 +248,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_run_flags(upload)
     _format_flag(upload)
     add_connection_flags(upload)
-    upload.set_defaults(handler=guarded(_upload))
+    upload.set_defaults(handler=_upload)
 
     run = subparsers.add_parser("run", help="mark a run started or finished")
     run_sub = run.add_subparsers(dest="run_command", metavar="ACTION")
@@ -255,13 +257,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_run_flags(start)
     _format_flag(start)
     add_connection_flags(start)
-    start.set_defaults(handler=guarded(_run_start))
+    start.set_defaults(handler=_run_start)
     finish = run_sub.add_parser("finish", help="PUT the run with its final status")
     finish.add_argument("--status", choices=FINAL_RUN_STATUSES, required=True)
     add_run_flags(finish)
     _format_flag(finish)
     add_connection_flags(finish)
-    finish.set_defaults(handler=guarded(_run_finish))
+    finish.set_defaults(handler=_run_finish)
 
     verdict = subparsers.add_parser(
         "verdict", help="judge a payload: exit 0 pass, 1 regression, 3 pending",
@@ -280,13 +282,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verdict.add_argument("--policy", choices=("bayes", "aggregator", "stddev"),
                          help="judge with this policy instead of each job's own")
     add_connection_flags(verdict)
-    verdict.set_defaults(handler=guarded(_verdict))
+    verdict.set_defaults(handler=_verdict)
 
     jobs = subparsers.add_parser("jobs", help="list jobs")
     jobs.add_argument("--limit", type=int, default=0, help="print at most this many")
     _format_flag(jobs)
     add_connection_flags(jobs)
-    jobs.set_defaults(handler=guarded(_jobs))
+    jobs.set_defaults(handler=_jobs)
 
     runs = subparsers.add_parser("runs", help="list a job's runs, newest first")
     runs.add_argument("job", metavar="JOB")
@@ -295,4 +297,4 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     runs.add_argument("--limit", type=int, default=0, help="print at most this many")
     _format_flag(runs)
     add_connection_flags(runs)
-    runs.set_defaults(handler=guarded(_runs))
+    runs.set_defaults(handler=_runs)

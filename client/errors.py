@@ -18,6 +18,10 @@
     ├── UnexpectedResponse     a success status with a body that is not what the contract says
     └── VerdictPending         the payload was still pending when the wait timed out
 
+    CommandError               not a client error: what any ``flakegate`` command (the server
+                               ones too) raises to end with a message and an exit status
+
+
 ``TransportError``, ``RateLimited`` and ``ServerError`` share :attr:`FlakegateError.unavailable`:
 the service could not do its job, which is what ``--fail-open`` forgives. A wrong token or an
 unknown payload is the caller's mistake and is never forgiven.
@@ -26,6 +30,8 @@ unknown payload is the caller's mistake and is never forgiven.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
+
+from client.exit_status import ExitStatus
 
 if TYPE_CHECKING:
     from client.models import Verdict
@@ -36,6 +42,10 @@ class FlakegateError(Exception):
 
     #: True when the service is unreachable or overloaded rather than refusing the request.
     unavailable: bool = False
+
+    def describe(self) -> str:
+        """One human line for a log or a terminal."""
+        return str(self)
 
 
 class InputError(FlakegateError):
@@ -65,7 +75,7 @@ class ApiError(FlakegateError):
     """An error status, with the server's ``{"error": {"code", "message", "details"}}`` body."""
 
     def __init__(self, status: int, code: str, message: str, details: Any = None, *,
-                 method: str = "", url: str = "", request_id: str | None = None) -> None:
+                 method: str = "", url: str = "") -> None:
         super().__init__(f"HTTP {status} {code}: {message}")
         self.status = status
         self.code = code
@@ -73,7 +83,6 @@ class ApiError(FlakegateError):
         self.details = details
         self.method = method
         self.url = url
-        self.request_id = request_id
 
     def describe(self) -> str:
         """One human line, with per-field details when the server gave them."""
@@ -157,3 +166,14 @@ def error_class(status: int) -> type[ApiError]:
     if status >= 500:
         return ServerError
     return _BY_STATUS.get(status, ApiError)
+
+
+class CommandError(Exception):
+    """A foreseeable failure of a ``flakegate`` command (a bad ``--db`` URL, an unknown
+    baseline, a missing extra): the dispatcher in :mod:`client.cli` prints the message as one
+    line and exits with ``exit_status``, no traceback. Server commands convert their own
+    errors to this, so that the client never needs to import the server's exception types."""
+
+    def __init__(self, message: str, exit_status: ExitStatus = ExitStatus.ERROR) -> None:
+        super().__init__(message)
+        self.exit_status = exit_status

@@ -5,9 +5,10 @@
     flakegate crawl --config crawl.yaml [--loop --interval 10m] [options]
 
 Writes into the store (``--db`` or ``$FLAKEGATE_DATABASE``) or, with ``--url`` (or
-``$FLAKEGATE_URL`` and no ``--db``), through a running server with a write token. Exit codes:
-0 all builds handled, 1 some builds failed (see the ledger), 2 usage or configuration error.
-Only argparse is imported at module level (see :mod:`api.commands`).
+``$FLAKEGATE_URL`` and no ``--db``), through a running server with a write token. Exit codes
+(:class:`~client.exit_status.ExitStatus`): 0 all builds handled, 1 some builds failed (see the
+ledger), 2 usage or configuration error, or the ``gcs`` extra is not installed. Only argparse
+and the client's leaf modules are imported at module level (see :mod:`api.commands`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+from api.commands import database_url, store_errors
+from client import extras
+from client.durations import parse_duration
+from client.errors import CommandError
+from client.exit_status import ExitStatus
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:
@@ -71,20 +76,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     crawl.add_argument("--interval", default="10m", metavar="DURATION",
                        help="with --loop: pause between crawls (default 10m)")
     _add_common(crawl)
-    crawl.set_defaults(handler=_crawl_config)
+    crawl.set_defaults(handler=store_errors(_crawl_config))
     sub = crawl.add_subparsers(dest="crawl_command", metavar="SOURCE")
     gcs = sub.add_parser("gcs", help="crawl prefixes of a bucket")
     gcs.add_argument("--bucket", required=True)
     gcs.add_argument("--prefix", action="append", required=True,
                      help="logs/JOB, pr-logs/directory/JOB or pr-logs/pull/... (repeatable)")
     _add_common(gcs)
-    gcs.set_defaults(handler=_crawl_gcs)
+    gcs.set_defaults(handler=store_errors(_crawl_gcs))
     prow = sub.add_parser("prow", help="crawl the builds listed on a Prow job-history page")
     prow.add_argument("--job-url", required=True, metavar="URL")
     prow.add_argument("--history-rate", type=float, default=None, metavar="PER_SECOND",
                       help="job-history page fetches per second (default 2)")
     _add_common(prow)
-    prow.set_defaults(handler=_crawl_prow)
+    prow.set_defaults(handler=store_errors(_crawl_prow))
 
 
 # -- plumbing shared by the handlers -------------------------------------------------------------
@@ -92,7 +97,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _settings(args: argparse.Namespace, base: Any = None) -> Any:
     from api.crawl.config import Settings
-    from client.durations import parse_duration
 
     settings = base or Settings()
     changes: dict[str, Any] = {}
@@ -118,8 +122,6 @@ def _sink(args: argparse.Namespace, settings: Any) -> tuple[Any, Any]:
     if url:
         token = args.token or os.environ.get("FLAKEGATE_TOKEN")
         return RestSink(url, token, dry_run=args.dry_run), settings
-    from api.commands import database_url
-
     db = database_url(args)
     if settings.build_log_dir is None and db.startswith("sqlite:///") and ":memory:" not in db:
         from urllib.parse import unquote, urlsplit
@@ -186,17 +188,17 @@ def _crawl(args: argparse.Namespace, sources: list[Any], base_settings: Any = No
         history.close()
     word = "dry run, nothing written" if args.dry_run else "crawl"
     print(f"{word}: {total.line()}", flush=True)
-    return EXIT_FAILED if total.failed or broken_sources else EXIT_OK
+    return ExitStatus.FAILURES if total.failed or broken_sources else ExitStatus.OK
 
 
 def _guard(run: Any) -> int:
-    from api.crawl.config import ConfigError
-
+    """Run a crawl: a configuration or usage problem (a ValueError, ConfigError among them)
+    ends it with one line and exit 2."""
+    extras.require("gcs", "flakegate crawl")
     try:
         return int(run())
-    except (ConfigError, ValueError) as err:
-        print(f"flakegate crawl: {err}", file=sys.stderr)
-        return EXIT_ERROR
+    except ValueError as err:
+        raise CommandError(f"crawl: {err}") from None
 
 
 def _crawl_gcs(args: argparse.Namespace) -> int:
@@ -216,13 +218,10 @@ def _crawl_prow(args: argparse.Namespace) -> int:
 
 def _crawl_config(args: argparse.Namespace) -> int:
     if args.config is None:
-        print("flakegate crawl: name a source (gcs, prow) or pass --config crawl.yaml",
-              file=sys.stderr)
-        return EXIT_ERROR
+        raise CommandError("crawl: name a source (gcs, prow) or pass --config crawl.yaml")
 
     def run() -> int:
         from api.crawl.config import load_config
-        from client.durations import parse_duration
 
         interval = parse_duration(args.interval)
         while True:

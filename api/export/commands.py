@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-EXIT_OK = 0
-EXIT_ERROR = 2
+from api.commands import add_db_flag, database_url, open_url, store_errors
+from client import extras
+from client.errors import CommandError
+from client.exit_status import ExitStatus
 
 
 def _since(text: str) -> datetime:
@@ -27,10 +28,9 @@ def _since(text: str) -> datetime:
 def run_export(source_url: str, sink: object, since: datetime | None) -> int:
     """Export what ``sink`` has not received yet; returns the number of rows written."""
     from api.export.rows import collect
-    from api.store import open_store
 
     sink.prepare()  # type: ignore[attr-defined]
-    store = open_store(source_url)  # read only: no migrate, so a read-only credential works
+    store = open_url(source_url)  # read only: no migrate, so a read-only credential works
     try:
         state = sink.state(source_url)  # type: ignore[attr-defined]
         batch, new_state = collect(store, state, since)
@@ -41,31 +41,27 @@ def run_export(source_url: str, sink: object, since: datetime | None) -> int:
 
 
 def _export_bigquery(args: argparse.Namespace) -> int:
-    from api.commands import database_url
     from api.export.sinks import BigQuerySink
 
+    extras.require("bigquery", "flakegate export bigquery")
     try:
         sink = BigQuerySink(args.to)
     except ValueError as exc:
-        print(f"flakegate export: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        raise CommandError(f"export: {exc}") from None
     rows = run_export(database_url(args), sink, args.since)
     print(f"exported {rows} rows to {args.to}")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def _export_ndjson(args: argparse.Namespace) -> int:
-    from api.commands import database_url
     from api.export.sinks import NdjsonSink
 
     rows = run_export(database_url(args), NdjsonSink(args.out), args.since)
     print(f"exported {rows} rows to {args.out}")
-    return EXIT_OK
+    return ExitStatus.OK
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from api.commands import _add_db
-
     export = subparsers.add_parser(
         "export", help="copy history to a warehouse (incremental)",
         description="Incremental export of jobs, runs, results and baselines. See"
@@ -76,11 +72,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     bq.add_argument("--to", required=True, metavar="bigquery://PROJECT/DATASET")
     bq.add_argument("--since", type=_since, default=None, metavar="DATE",
                     help="only runs started (or created) at or after this date")
-    _add_db(bq)
-    bq.set_defaults(handler=_export_bigquery)
+    add_db_flag(bq)
+    bq.set_defaults(handler=store_errors(_export_bigquery))
     nd = sub.add_parser("ndjson", help="into a folder of NDJSON files with schema.json")
     nd.add_argument("--out", required=True, type=Path, metavar="DIR")
     nd.add_argument("--since", type=_since, default=None, metavar="DATE",
                     help="only runs started (or created) at or after this date")
-    _add_db(nd)
-    nd.set_defaults(handler=_export_ndjson)
+    add_db_flag(nd)
+    nd.set_defaults(handler=store_errors(_export_ndjson))

@@ -116,7 +116,10 @@ def test_annotations_are_capped_and_the_summary_fits_in_a_mebibyte(
     outputs, summary = tmp_path / "out", tmp_path / "summary.md"
     monkeypatch.setenv("GITHUB_OUTPUT", str(outputs))
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
-    gate._report(Verdict.from_json(body), "p", "https://fg.example/report", True)
+    # The server's Markdown, as large as a server without a row limit could make it.
+    markdown = "## ❌ flakegate\n\n" + "".join(f"| j | test {i} {'x' * 400} |\n"
+                                                 for i in range(5000))
+    gate._report(Verdict.from_json(body), markdown, "p", "https://fg.example/report", True)
     commands = [line for line in capsys.readouterr().out.splitlines() if line.startswith("::")]
     assert sum(line.startswith("::error ") for line in commands) == 10
     assert any(line.startswith("::notice ") and "4990 more regressions" in line
@@ -125,7 +128,27 @@ def test_annotations_are_capped_and_the_summary_fits_in_a_mebibyte(
         "verdict": "fail", "regressions": "5000", "report-url": "https://fg.example/report"}
     size = summary.stat().st_size
     assert 900_000 < size < 1024 * 1024
-    assert "more regressions are not shown here" in summary.read_text()
+    assert summary.read_text().endswith("_(summary truncated)_\n")
+
+
+def test_the_summary_is_the_servers_markdown_with_the_report_link(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    gate = load_gate()
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_OUTPUT", str(tmp_path / "out"))
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    gate._report(Verdict.from_json(verdict_body("pass")), "## ✅ flakegate: `p` is **pass**\n",
+                 "p", "https://fg.example/report", True)
+    assert summary.read_text() == ("## ✅ flakegate: `p` is **pass**\n\n"
+                                   "[full report](https://fg.example/report)\n")
+
+
+def test_names_quoted_in_the_summary_cannot_break_out() -> None:
+    gate = load_gate()
+    # A '|' must not open a table column, a backtick must not end the code span, HTML must
+    # not render, and a kilobyte-long name is cut.
+    assert gate.cell("a|b `c` <b>\nd") == "a\\|b \\`c\\` &lt;b&gt; d"
+    assert len(gate.cell("x" * 1000)) == gate.CELL_MAX
 
 
 def test_an_annotation_escapes_newlines_and_percent(capsys: pytest.CaptureFixture[str]) -> None:

@@ -11,7 +11,8 @@ import requests
 
 from client import errors
 from client.api import Client
-from client.cli import EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_REGRESSION, main
+from client.cli import main
+from client.exit_status import ExitStatus
 from tests.client.conftest import TESTS, quick_backoff, seed_history
 from tests.live_server import LiveServer
 
@@ -101,11 +102,11 @@ def cli_env(live: LiveServer, monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_cli_exit_codes_from_a_live_server(cli_env: None, payloads: Payloads,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["verdict", payloads.good]) == EXIT_OK
-    assert main(["verdict", payloads.bad, "--format", "markdown"]) == EXIT_REGRESSION
+    assert main(["verdict", payloads.good]) == ExitStatus.OK
+    assert main(["verdict", payloads.bad, "--format", "markdown"]) == ExitStatus.REGRESSION
     assert "### Regressions" in capsys.readouterr().out
-    assert main(["verdict", payloads.waiting]) == EXIT_PENDING
+    assert main(["verdict", payloads.waiting]) == ExitStatus.PENDING
     assert main(["verdict", payloads.waiting, "--wait", "--timeout", "1s",
-                 "--poll", "250ms"]) == EXIT_PENDING
-    assert main(["verdict", payloads.bad, "--wait", "--timeout", "1m"]) == EXIT_REGRESSION
-    assert main(["verdict", "no-such-payload-anywhere"]) == EXIT_ERROR
+                 "--poll", "250ms"]) == ExitStatus.PENDING
+    assert main(["verdict", payloads.bad, "--wait", "--timeout", "1m"]) == ExitStatus.REGRESSION
+    assert main(["verdict", "no-such-payload-anywhere"]) == ExitStatus.ERROR

@@ -294,7 +294,7 @@ def test_loop_rereads_the_config_and_crawls_again(tree: Tree, db: str, tmp_path:
 
     monkeypatch.setattr(commands.time, "sleep", sleep)
     assert main(["crawl", "--config", str(config), "--db", db, "--loop",
-                 "--interval", "90s"]) == 2
+                 "--interval", "90s"]) == 130  # Ctrl-C: 128 + SIGINT
     out = capsys.readouterr().out
     assert "crawl: found 1, new 1, ingested 1" in out
     assert "crawl: found 2, new 1, ingested 1" in out

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 import responses
+from responses import matchers
 
-from client.cli import EXIT_ERROR, EXIT_OK, EXIT_PENDING, EXIT_REGRESSION, main
+from client.cli import main
 from client.commands import _Progress, _size
+from client.exit_status import ExitStatus
 from tests.client.conftest import verdict_body, write_junit
 from tests.live_server import LiveServer
 from tests.processes import free_port
@@ -51,7 +53,7 @@ def verdict(*argv: str) -> int:
 
 
 @pytest.mark.parametrize(("state", "code"), [
-    ("pass", EXIT_OK), ("fail", EXIT_REGRESSION), ("pending", EXIT_PENDING)])
+    ("pass", ExitStatus.OK), ("fail", ExitStatus.REGRESSION), ("pending", ExitStatus.PENDING)])
 def test_verdict_exit_codes(mocked: responses.RequestsMock, capsys: pytest.CaptureFixture[str],
                             state: str, code: int) -> None:
     mocked.get(VERDICT_URL, json=verdict_body(state, finished=10 if state != "pending" else 4))
@@ -72,25 +74,30 @@ def test_verdict_wait_pending_at_the_timeout_exits_3(
 
 def test_verdict_wait_returns_once_decided(mocked: responses.RequestsMock,
                                            capsys: pytest.CaptureFixture[str]) -> None:
-    mocked.get(VERDICT_URL, json=verdict_body("pending", finished=4))
-    mocked.get(VERDICT_URL, json=verdict_body("fail"))
+    # The Markdown is the server's rendering, fetched once the JSON verdict is decided.
+    markdown = "## ❌ flakegate: `x` is **fail**\n\n### Regressions\n"
+    mocked.get(VERDICT_URL, body=markdown, content_type="text/markdown",
+               match=[matchers.query_param_matcher({"format": "markdown"})])
+    json_only = [matchers.query_param_matcher({})]
+    mocked.get(VERDICT_URL, json=verdict_body("pending", finished=4), match=json_only)
+    mocked.get(VERDICT_URL, json=verdict_body("fail"), match=json_only)
     assert verdict("--wait", "--timeout", "30s", "--poll", "50ms",
-                   "--format", "markdown") == EXIT_REGRESSION
-    out = capsys.readouterr().out
-    assert out.startswith("## ❌ flakegate: payload") and "### Regressions" in out
+                   "--format", "markdown") == ExitStatus.REGRESSION
+    assert capsys.readouterr().out == markdown
+    assert mocked.calls[-1].request.headers["Accept"] == "text/markdown"
 
 
 def test_verdict_for_an_unknown_payload_is_an_error(mocked: responses.RequestsMock,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     mocked.get(VERDICT_URL, status=404, json={"error": {
         "code": "not_found", "message": "no payload", "details": None}})
-    assert verdict() == EXIT_ERROR
+    assert verdict() == ExitStatus.ERROR
     assert "HTTP 404 not_found: no payload" in capsys.readouterr().err
 
 
 def test_verdict_policy_flag_reaches_the_server(mocked: responses.RequestsMock) -> None:
     mocked.get(VERDICT_URL, json=verdict_body("pass"))
-    assert verdict("--policy", "aggregator", "--format", "json") == EXIT_OK
+    assert verdict("--policy", "aggregator", "--format", "json") == ExitStatus.OK
     assert mocked.calls[0].request.params == {"policy": "aggregator"}  # type: ignore[attr-defined]
 
 
@@ -99,7 +106,7 @@ def test_verdict_payload_defaults_to_the_commit_in_ci(
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_SHA", "abc123")
     mocked.get(f"{BASE}/payloads/abc123/verdict", json=verdict_body("pass", payload="abc123"))
-    assert main(["verdict", "--url", BASE]) == EXIT_OK
+    assert main(["verdict", "--url", BASE]) == ExitStatus.OK
 
 
 @pytest.mark.parametrize("argv", [
@@ -111,44 +118,44 @@ def test_verdict_payload_defaults_to_the_commit_in_ci(
     ["upload", "--batch-bytes", "lots"],
 ])
 def test_usage_errors_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(argv) == EXIT_ERROR
+    assert main(argv) == ExitStatus.ERROR
     assert "usage:" in capsys.readouterr().err
 
 
 def test_no_server_configured_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["jobs"]) == EXIT_ERROR
+    assert main(["jobs"]) == ExitStatus.ERROR
     assert "FLAKEGATE_URL" in capsys.readouterr().err
 
 
 def test_no_job_outside_ci_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["run", "start", "--url", BASE]) == EXIT_ERROR
+    assert main(["run", "start", "--url", BASE]) == ExitStatus.ERROR
     assert "--job and --run-id required" in capsys.readouterr().err
 
 
 def test_unreachable_server_exits_2_or_0_with_fail_open(
         closed_port_url: str, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
-    assert main(["verdict", PAYLOAD, "--url", closed_port_url]) == EXIT_ERROR
+    assert main(["verdict", PAYLOAD, "--url", closed_port_url]) == ExitStatus.ERROR
     assert "cannot reach the server" in capsys.readouterr().err
-    assert main(["verdict", PAYLOAD, "--url", closed_port_url, "--fail-open"]) == EXIT_OK
+    assert main(["verdict", PAYLOAD, "--url", closed_port_url, "--fail-open"]) == ExitStatus.OK
     err = capsys.readouterr().err
     assert "warning" in err and "--fail-open: not blocking" in err
     monkeypatch.setenv("FLAKEGATE_FAIL_OPEN", "1")
     assert main(["run", "start", "--job", "j", "--run-id", "1", "--url",
-                 closed_port_url]) == EXIT_OK
+                 closed_port_url]) == ExitStatus.OK
 
 
 def test_fail_open_does_not_forgive_a_bad_token(mocked: responses.RequestsMock) -> None:
     mocked.get(VERDICT_URL, status=401, json={"error": {
         "code": "unauthorized", "message": "bad token", "details": None}})
-    assert verdict("--fail-open", "--token", "fg_wrong") == EXIT_ERROR
+    assert verdict("--fail-open", "--token", "fg_wrong") == ExitStatus.ERROR
     assert mocked.calls[0].request.headers["Authorization"] == "Bearer fg_wrong"
 
 
 def test_fail_open_forgives_a_503_storm(mocked: responses.RequestsMock) -> None:
     mocked.get(VERDICT_URL, status=503, json={"error": {
         "code": "unavailable", "message": "down", "details": None}})
-    assert verdict("--fail-open", "--retries", "1") == EXIT_OK
+    assert verdict("--fail-open", "--retries", "1") == ExitStatus.OK
     assert len(mocked.calls) == 2
 
 
@@ -179,12 +186,12 @@ def test_upload_records_the_run_then_attaches_files(
                  "--run-url", "https://ci.example/42", "--metadata", "shard=all",
                  "--format", "json"])
     captured = capsys.readouterr()
-    assert code == EXIT_OK, captured.err
+    assert code == ExitStatus.OK, captured.err
     summary = json.loads(captured.out)
     assert summary["status"] == "failure" and summary["files"] == 2 and summary["added"] == 2
     assert summary["tests"] == 3 and summary["unmatched"] == ["missing/*.xml"]
     assert "no file matches 'missing/*.xml'" in captured.err
-    assert main(["runs", unique, "--format", "json"]) == EXIT_OK
+    assert main(["runs", unique, "--format", "json"]) == ExitStatus.OK
     run = json.loads(capsys.readouterr().out)
     assert run["status"] == "failure" and run["payload"] == "p1"
     assert run["counts"]["failed"] == 1 and run["url"] == "https://ci.example/42"
@@ -200,9 +207,9 @@ def test_shards_upload_into_one_run_and_finish_keeps_their_fields(
     for shard in (1, 2):
         write_junit(tmp_path, f"s{shard}/junit.xml", [(f"t{shard}", "passed")])
         assert main(["upload", f"s{shard}", "--job", unique, "--run-id", "7", "--payload", "p",
-                     "--status", "pending", "--metadata", f"shard{shard}=yes"]) == EXIT_OK
+                     "--status", "pending", "--metadata", f"shard{shard}=yes"]) == ExitStatus.OK
     assert main(["run", "finish", "--job", unique, "--run-id", "7", "--status", "success",
-                 "--format", "json"]) == EXIT_OK
+                 "--format", "json"]) == ExitStatus.OK
     run = json.loads(capsys.readouterr().out.splitlines()[-1])
     assert run["status"] == "success" and run["payload"] == "p"
     assert run["counts"]["total"] == 2 and len(run["files"]) == 2
@@ -214,10 +221,10 @@ def test_upload_with_no_files_records_the_run_and_exits_2(
         capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)
     argv = ["upload", "nothing/*.xml", "--job", unique, "--run-id", "1", "--status", "error"]
-    assert main(argv) == EXIT_ERROR
+    assert main(argv) == ExitStatus.ERROR
     assert "no JUnit file matched (the run was recorded)" in capsys.readouterr().err
-    assert main([*argv, "--allow-no-files"]) == EXIT_OK
-    assert main(["runs", unique, "--format", "json"]) == EXIT_OK
+    assert main([*argv, "--allow-no-files"]) == ExitStatus.OK
+    assert main(["runs", unique, "--format", "json"]) == ExitStatus.OK
     assert json.loads(capsys.readouterr().out.splitlines()[-1])["status"] == "error"
 
 
@@ -251,7 +258,7 @@ def test_jobs_and_runs_listings(server: LiveServer, unique: str,
 
 def test_runs_of_an_unknown_job_or_with_a_bad_token_exit_2(
         server: LiveServer, unique: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["jobs", "--token", "fg_wrong"]) == EXIT_ERROR
+    assert main(["jobs", "--token", "fg_wrong"]) == ExitStatus.ERROR
     assert "HTTP 401" in capsys.readouterr().err
 
 

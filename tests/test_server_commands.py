@@ -1,3 +1,6 @@
+"""The server subcommands of ``flakegate`` (db init, token create, demo, baseline, serve) against a
+real SQLite store."""
+
 from __future__ import annotations
 
 from pathlib import Path
