@@ -93,7 +93,8 @@ def evaluate(
 
     regressions: list[Regression] = []
     idx = np.nonzero(failing)[0]
-    p_values = stats.binom.sf(ev.failures[idx] - 1, k[idx], 1.0 - p_safe[idx])
+    # sf is typed ``float | ndarray``; array arguments give an array (asarray is then a no-op).
+    p_values = np.asarray(stats.binom.sf(ev.failures[idx] - 1, k[idx], 1.0 - p_safe[idx]))
     for i, p_value in zip(idx, p_values, strict=True):
         fails, runs = int(ev.failures[i]), int(k[i])
         reason = (
