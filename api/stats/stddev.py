@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from api.stats.evidence import EvidenceArrays, as_evidence
@@ -42,7 +43,7 @@ from api.stats.types import (
 NAME = "stddev"
 
 
-def allowed_failures(k: np.ndarray, pass_rate: np.ndarray, z: float = 1.0) -> np.ndarray:
+def allowed_failures(k: npt.ArrayLike, pass_rate: npt.ArrayLike, z: float = 1.0) -> np.ndarray:
     """``k (1 - p) + z sqrt(k p (1 - p))`` (a float bound; fail when failures exceed it)."""
     k = np.asarray(k, dtype=np.float64)
     p = np.clip(np.asarray(pass_rate, dtype=np.float64), 0.0, 1.0)
