@@ -14,7 +14,7 @@ from api import create_app
 from api.auth import hash_token, new_token
 from api.domain import Scope
 from api.store import open_store
-from tests.contract import check_response
+from tests.openapi_validation import check_response
 
 DATA = Path(__file__).resolve().parent / "data"
 ADMIN_TOKEN = "fg_test-admin-token"
