@@ -1,11 +1,11 @@
 """Decision quality of the verdict policies, through the real store and verdict code.
 
-For each simulated job (the mix of ``bench/simulate.py``: 3,000 tests, 88% stable, 3% slightly
-flaky, 7% flaky, 2% very flaky), 200 history runs are stored as runs with their test results,
+For each simulated job (the mix of ``api/stats/simulate.py``: 3,000 tests, 88% stable, 3%
+slightly flaky, 7% flaky, 2% very flaky), 200 history runs are stored as runs with their results,
 a baseline is computed by ``api.services.baselines``, and then every simulated payload is
 stored as its runs and judged by ``api.services.verdicts.judge_payload`` under each policy,
 exactly as ``GET /payloads/{id}/verdict?policy=...`` would. The oracle, which knows every
-test's true pass rate, judges the same payload counts (``bench.simulate.oracle``).
+test's true pass rate, judges the same payload counts (``api.stats.simulate.oracle``).
 
 Reported: the false-block rate of good payloads (10 runs, and 3 runs), and per regression kind
 the detection rate of the injected test (and bayes' detection as a fraction of the oracle's).
@@ -38,8 +38,8 @@ from api.domain import (  # noqa: E402
     TestStatus,
 )
 from api.services import baselines, verdicts  # noqa: E402
+from api.stats import simulate  # noqa: E402
 from api.store import Store, open_store  # noqa: E402
-from bench import simulate  # noqa: E402
 
 POLICIES = ("aggregator", "stddev", "bayes")
 PLAYERS = (*POLICIES, "oracle")
