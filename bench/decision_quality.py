@@ -45,6 +45,7 @@ POLICIES = ("aggregator", "stddev", "bayes")
 PLAYERS = (*POLICIES, "oracle")
 JOB = "simulated-e2e"
 STATUSES = tuple(TestStatus)
+Scenario = tuple[str, int, simulate.Injection | None]  # name, runs, regression (None: good)
 
 
 def store_runs(store: Store, job: simulate.SimJob, statuses: np.ndarray, *, payload: str,
@@ -73,14 +74,14 @@ def simulate_job(args: tuple[int, str, int, int, int]) -> Counter[tuple[str, str
     baselines.compute(store, JOB, now=now)
     history_counts = simulate.tally_statuses(history)
 
-    scenarios: list[tuple[str, int, simulate.Injection | None]] = (
-        [("good", 10, None)] * good + [("good, 3 runs", 3, None)] * (good // 2)
-        + [("permanent, 3 runs", 3, simulate.pick_injection(rng, job, "permanent",
-                                                            history_counts))
-           for _ in range(regressed // 2)]
-        + [(kind.name, 10, simulate.pick_injection(rng, job, kind, history_counts))
-           for kind in simulate.REGRESSIONS for _ in range(regressed)]
-    )
+    scenarios: list[Scenario] = [
+        *([("good", 10, None)] * good),
+        *([("good, 3 runs", 3, None)] * (good // 2)),
+        *[("permanent, 3 runs", 3, simulate.pick_injection(rng, job, "permanent", history_counts))
+          for _ in range(regressed // 2)],
+        *[(kind.name, 10, simulate.pick_injection(rng, job, kind, history_counts))
+          for kind in simulate.REGRESSIONS for _ in range(regressed)],
+    ]
     tally: Counter[tuple[str, str]] = Counter()
     for number, (scenario, runs, injection) in enumerate(scenarios):
         payload = f"payload-{number}"

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -66,10 +67,10 @@ class Tally:
             self.exact.setdefault((scenario + suffix, policy), []).append(value)
 
     def merge(self, other: Tally) -> None:
-        for key, value in other.hits.items():
-            self.hits[key] = self.hits.get(key, 0) + value
-        for key, value in other.trials.items():
-            self.trials[key] = self.trials.get(key, 0) + value
+        for key, hits in other.hits.items():
+            self.hits[key] = self.hits.get(key, 0) + hits
+        for scenario, trials in other.trials.items():
+            self.trials[scenario] = self.trials.get(scenario, 0) + trials
         for key, values in other.exact.items():
             self.exact.setdefault(key, []).extend(values)
 
@@ -151,7 +152,7 @@ def simulate_job(
     return tally
 
 
-def run(seed: int = 20261120, jobs: int = 20, workers: int = 2, **kwargs: int) -> Tally:
+def run(seed: int = 20261120, jobs: int = 20, workers: int = 2, **kwargs: Any) -> Tally:
     """Simulate ``jobs`` independent jobs (one seed each, so results do not depend on
     ``workers``) and merge their tallies."""
     seeds = np.random.SeedSequence(seed).spawn(jobs)
@@ -166,7 +167,7 @@ def run(seed: int = 20261120, jobs: int = 20, workers: int = 2, **kwargs: int) -
     return total
 
 
-def _simulate_job_kw(args: tuple[np.random.SeedSequence, dict[str, int]]) -> Tally:
+def _simulate_job_kw(args: tuple[np.random.SeedSequence, dict[str, Any]]) -> Tally:
     seed, kwargs = args
     return simulate_job(seed, **kwargs)
 
@@ -189,7 +190,7 @@ def _render(rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def _ratio_row(values: dict[str, float], scenarios: Sequence[str]) -> list[str]:
+def _ratio_row(values: dict[tuple[str, str], float], scenarios: Sequence[str]) -> list[str]:
     row = ["bayes/oracle"]
     for s in scenarios:
         o, b = values.get(("oracle", s), 0.0), values.get(("bayes", s), 0.0)
