@@ -27,12 +27,14 @@ system-deps:
 bq-emulator:
 	bash scripts/bq-emulator.sh
 
-test: system-deps bq-emulator $(STAMP)
-	$(BIN)/ruff check .
+# The suite runs only once the lint (style and types, see `lint`) passes.
+test: system-deps bq-emulator lint
 	$(BIN)/pytest
 
+# mypy reads its file list and settings from pyproject.toml ([tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python bench/ingest.py

@@ -57,13 +57,13 @@ def preload(data_dir: Path, buckets: dict[str, int]) -> float:
     take tens of minutes), so the load runs in-process with that rewrite deferred to one
     final write. The crawl then reads from a separate emulator process on that folder.
     """
+    import google.cloud.storage as storage  # module path: see api.crawl.gcs.make_client
     from gcp_storage_emulator.server import create_server
     from gcp_storage_emulator.storage import Storage
     from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
 
     original = Storage._write_config_to_file
-    Storage._write_config_to_file = lambda self: None  # type: ignore[method-assign]
+    Storage._write_config_to_file = lambda self: None
     port = free_port()
     server = create_server("127.0.0.1", port, in_memory=False, data_dir=str(data_dir))
     server.start()
@@ -75,7 +75,7 @@ def preload(data_dir: Path, buckets: dict[str, int]) -> float:
             load(client.create_bucket(name), builds)
         original(server._storage)  # the one metadata write
     finally:
-        Storage._write_config_to_file = original  # type: ignore[method-assign]
+        Storage._write_config_to_file = original
         server.stop()
     return time.perf_counter() - started
 
@@ -99,7 +99,8 @@ def start_emulator(data_dir: Path) -> tuple[subprocess.Popen[bytes], str]:
             time.sleep(0.05)
 
 
-def load(bucket: object, builds: int) -> None:
+def load(bucket: Any, builds: int) -> None:
+    """Upload ``builds`` builds into ``bucket`` (a google.cloud.storage Bucket: untyped)."""
     def one(build_id: int) -> None:
         base = f"logs/{JOB}/{build_id}"
         started = 1_763_000_000 + build_id
@@ -113,8 +114,8 @@ def load(bucket: object, builds: int) -> None:
             "artifacts/e2e/junit_2.xml": junit(build_id, 2),
         }
         for name, data in objects.items():
-            bucket.blob(f"{base}/{name}").upload_from_string(data)  # type: ignore[attr-defined]
-        blob = bucket.blob(f"{base}/artifacts/e2e/nested/junit_3.xml")  # type: ignore[attr-defined]
+            bucket.blob(f"{base}/{name}").upload_from_string(data)
+        blob = bucket.blob(f"{base}/artifacts/e2e/nested/junit_3.xml")
         blob.content_encoding = "gzip"
         blob.upload_from_string(gzip.compress(junit(build_id, 3)))
 

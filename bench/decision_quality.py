@@ -1,11 +1,11 @@
 """Decision quality of the verdict policies, through the real store and verdict code.
 
-For each simulated job (the mix of ``bench/simulate.py``: 3,000 tests, 88% stable, 3% slightly
-flaky, 7% flaky, 2% very flaky), 200 history runs are stored as runs with their test results,
+For each simulated job (the mix of ``api/stats/simulate.py``: 3,000 tests, 88% stable, 3%
+slightly flaky, 7% flaky, 2% very flaky), 200 history runs are stored as runs with their results,
 a baseline is computed by ``api.services.baselines``, and then every simulated payload is
 stored as its runs and judged by ``api.services.verdicts.judge_payload`` under each policy,
 exactly as ``GET /payloads/{id}/verdict?policy=...`` would. The oracle, which knows every
-test's true pass rate, judges the same payload counts (``bench.simulate.oracle``).
+test's true pass rate, judges the same payload counts (``api.stats.simulate.oracle``).
 
 Reported: the false-block rate of good payloads (10 runs, and 3 runs), and per regression kind
 the detection rate of the injected test (and bayes' detection as a fraction of the oracle's).
@@ -38,13 +38,14 @@ from api.domain import (  # noqa: E402
     TestStatus,
 )
 from api.services import baselines, verdicts  # noqa: E402
+from api.stats import simulate  # noqa: E402
 from api.store import Store, open_store  # noqa: E402
-from bench import simulate  # noqa: E402
 
 POLICIES = ("aggregator", "stddev", "bayes")
 PLAYERS = (*POLICIES, "oracle")
 JOB = "simulated-e2e"
 STATUSES = tuple(TestStatus)
+Scenario = tuple[str, int, simulate.Injection | None]  # name, runs, regression (None: good)
 
 
 def store_runs(store: Store, job: simulate.SimJob, statuses: np.ndarray, *, payload: str,
@@ -73,14 +74,14 @@ def simulate_job(args: tuple[int, str, int, int, int]) -> Counter[tuple[str, str
     baselines.compute(store, JOB, now=now)
     history_counts = simulate.tally_statuses(history)
 
-    scenarios: list[tuple[str, int, simulate.Injection | None]] = (
-        [("good", 10, None)] * good + [("good, 3 runs", 3, None)] * (good // 2)
-        + [("permanent, 3 runs", 3, simulate.pick_injection(rng, job, "permanent",
-                                                            history_counts))
-           for _ in range(regressed // 2)]
-        + [(kind.name, 10, simulate.pick_injection(rng, job, kind, history_counts))
-           for kind in simulate.REGRESSIONS for _ in range(regressed)]
-    )
+    scenarios: list[Scenario] = [
+        *([("good", 10, None)] * good),
+        *([("good, 3 runs", 3, None)] * (good // 2)),
+        *[("permanent, 3 runs", 3, simulate.pick_injection(rng, job, "permanent", history_counts))
+          for _ in range(regressed // 2)],
+        *[(kind.name, 10, simulate.pick_injection(rng, job, kind, history_counts))
+          for kind in simulate.REGRESSIONS for _ in range(regressed)],
+    ]
     tally: Counter[tuple[str, str]] = Counter()
     for number, (scenario, runs, injection) in enumerate(scenarios):
         payload = f"payload-{number}"

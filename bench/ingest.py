@@ -143,8 +143,11 @@ def http_end_to_end(data: bytes, workdir: Path, repeat: int) -> float:
 def bytes_per_result(workdir: Path, runs: int = 200, tests: int = 5_000) -> float:
     import random
 
+    from api.store.sqlite import SqliteStore
+
     url = f"sqlite://{workdir / 'size.db'}"
     store = open_store(url)
+    assert isinstance(store, SqliteStore)  # for checkpoint(), SQLite's own
     store.migrate()
     rng = random.Random(7)
     names = [f"[sig-{index % 17}] Feature {index // 17} should behave [{index:05d}]"
@@ -160,7 +163,7 @@ def bytes_per_result(workdir: Path, runs: int = 200, tests: int = 5_000) -> floa
                                       message="timed out" if status is TestStatus.FAILED
                                       else None))
         store.put_run(RunSpec(job="size", run_id=str(run), status=RunStatus.SUCCESS), results)
-    store.checkpoint()  # type: ignore[attr-defined]
+    store.checkpoint()
     store.close()
     size = sum(os.path.getsize(path) for path in workdir.glob("size.db*"))
     return size / (runs * tests)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,8 @@ from api import create_app
 from api.auth import hash_token, new_token
 from api.domain import Scope
 from api.store import open_store
-from tests.contract import check_response
+from tests.openapi_validation import check_response
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_FIXTURES = ROOT.parent / "shared" / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
 ADMIN_TOKEN = "fg_test-admin-token"
 
@@ -93,13 +90,6 @@ class ApiClient:
 @pytest.fixture
 def api(app: Flask) -> ApiClient:
     return ApiClient(app, ADMIN_TOKEN)
-
-
-@pytest.fixture
-def shared_fixtures() -> Iterator[Path]:
-    if not SHARED_FIXTURES.is_dir():
-        pytest.skip(f"{SHARED_FIXTURES} is not present (CI has it beside the checkout)")
-    yield SHARED_FIXTURES
 
 
 def junit_xml(cases: list[tuple[str, str]], suite: str = "unit") -> bytes:

@@ -7,7 +7,7 @@ import re
 from flask import Flask
 from openapi_spec_validator import validate
 
-from tests.contract import METHODS, spec
+from tests.openapi_validation import METHODS, spec
 
 
 def app_routes(app: Flask) -> set[tuple[str, str]]:
@@ -46,7 +46,7 @@ def test_every_operation_documents_its_errors_with_the_one_shape() -> None:
 
 
 def test_the_served_contract_is_the_file(app: Flask) -> None:
-    from tests.contract import SPEC_PATH
+    from tests.openapi_validation import SPEC_PATH
 
     served = app.test_client().get("/openapi.yaml").get_data(as_text=True)
     assert served == SPEC_PATH.read_text(encoding="utf-8")

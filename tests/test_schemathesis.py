@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 
 from api import create_app
 from api.store import open_store
-from tests.contract import METHODS, spec
+from tests.openapi_validation import METHODS, spec
 
 ADMIN = "fg_schemathesis-admin"
 # Where a schema-valid request can still be rightly refused, because what makes it valid is

@@ -53,8 +53,10 @@ def gunzip_capped(data: bytes, limit: int, *, name: str) -> bytes:
 def make_client(project: str | None = None) -> Any:
     """A storage client: anonymous against an emulator (``STORAGE_EMULATOR_HOST``) or when no
     credentials are configured (public buckets such as kubernetes-jenkins)."""
+    # Imported as a module path: google-cloud-storage ships no type information, and mypy
+    # rejects `from google.cloud import storage` once the typed google.auth shares the namespace.
+    import google.cloud.storage as storage
     from google.auth.credentials import AnonymousCredentials
-    from google.cloud import storage
 
     if os.environ.get("STORAGE_EMULATOR_HOST") or os.environ.get("FLAKEGATE_GCS_ANONYMOUS"):
         return storage.Client(project=project or "flakegate",

@@ -4,6 +4,8 @@
 * :mod:`api.stats.baseline`: per-test baselines with latching, and the job's fitted prior.
 * :mod:`api.stats.aggregator`, :mod:`api.stats.stddev`, :mod:`api.stats.bayes`: the policies.
 * :mod:`api.stats.policies`: the policies by name and the entry point the services call.
+* :mod:`api.stats.simulate`: simulated jobs of known truth for the decision-quality benchmarks
+  and tests; the server never imports it.
 """
 
 from api.stats.baseline import DEFAULT_PRIOR, compute_baseline, fit_prior, tally_runs

@@ -276,7 +276,9 @@ def _notes(
     notes: list[Note] = []
 
     def add(mask: np.ndarray, kind: NoteKind, detail: Callable[[int], str]) -> None:
-        notes.extend(Note(ev.names[i], ev.suites[i], kind, detail(i)) for i in np.nonzero(mask)[0])
+        notes.extend(
+            Note(ev.names[i], ev.suites[i], kind, detail(int(i))) for i in np.nonzero(mask)[0]
+        )
 
     add(
         ~ran,

@@ -1,8 +1,8 @@
 """Distributions and the false-block budget allocation behind the ``bayes`` policy.
 
 Pure numpy/scipy over arrays (one row per test, one column per failure count), shared by
-:mod:`api.stats.bayes` and the simulation's oracle (``bench/simulate.py``), which spends the same
-budget the same way but with the true pass rates.
+:mod:`api.stats.bayes` and the simulation's oracle (:mod:`api.stats.simulate`), which spends the
+same budget the same way but with the true pass rates.
 """
 
 from __future__ import annotations

@@ -105,7 +105,7 @@ def prepare_evidence(
     base = baseline_index(baselines)
     tallies = evidence if isinstance(evidence, list | tuple) else list(evidence)
     keys = [(t.suite, t.name) for t in tallies]
-    rows = [(t.passes, t.failures, t.flakes, t.skips) for t in tallies]
+    rows: list[tuple[int, ...]] = [(t.passes, t.failures, t.flakes, t.skips) for t in tallies]
     if len(set(keys)) != len(keys):  # duplicates: sum them, keeping first-seen order
         merged: dict[TestKey, list[int]] = {}
         for key, row in zip(keys, rows, strict=True):

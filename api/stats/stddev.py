@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import numpy as np
+import numpy.typing as npt
 from scipy import stats
 
 from api.stats.defaults import POLICY_DEFAULTS
@@ -43,7 +44,7 @@ from api.stats.types import (
 NAME = "stddev"
 
 
-def allowed_failures(k: np.ndarray, pass_rate: np.ndarray,
+def allowed_failures(k: npt.ArrayLike, pass_rate: npt.ArrayLike,
                      z: float = POLICY_DEFAULTS.z) -> np.ndarray:
     """``k (1 - p) + z sqrt(k p (1 - p))`` (a float bound; fail when failures exceed it)."""
     k = np.asarray(k, dtype=np.float64)
@@ -95,7 +96,8 @@ def evaluate(
 
     regressions: list[Regression] = []
     idx = np.nonzero(failing)[0]
-    p_values = stats.binom.sf(ev.failures[idx] - 1, k[idx], 1.0 - p_safe[idx])
+    # sf is typed ``float | ndarray``; array arguments give an array (asarray is then a no-op).
+    p_values = np.asarray(stats.binom.sf(ev.failures[idx] - 1, k[idx], 1.0 - p_safe[idx]))
     for i, p_value in zip(idx, p_values, strict=True):
         fails, runs = int(ev.failures[i]), int(k[i])
         reason = (

@@ -21,7 +21,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 TestKey = tuple[str, str]
 """A test's identity within a job: ``(suite, name)``."""
@@ -169,11 +169,12 @@ class Prior:
         }
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, object]) -> Prior:
+    def from_dict(cls, data: Mapping[str, Any]) -> Prior:
+        """The inverse of :meth:`to_dict`; ``data`` is decoded JSON, hence ``Any`` values."""
         comps = data.get("components") or ()
         if comps:
-            return cls.mixture(tuple(tuple(c) for c in comps))  # type: ignore[union-attr]
-        return cls(float(data["alpha"]), float(data["beta"]))  # type: ignore[arg-type]
+            return cls.mixture(tuple(tuple(c) for c in comps))
+        return cls(float(data["alpha"]), float(data["beta"]))
 
     def describe(self) -> str:
         if not self.components:

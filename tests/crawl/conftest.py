@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
+from tests.fixtures import shared_fixtures
 from tests.processes import free_port, wait_until_ready
 
 ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
 EMULATOR = ROOT / ".venv" / "bin" / "gcp-storage-emulator"
 READY_TIMEOUT = 20.0
 
@@ -124,10 +124,7 @@ def make_tree(gcs: Any) -> Callable[[str], Tree]:
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    if not (FIXTURES / "prow").is_dir():
-        pytest.skip(f"{FIXTURES / 'prow'} is absent: the shared fixtures live beside the "
-                    "checkout in CI")
-    return FIXTURES / "prow"
+    return shared_fixtures("prow")
 
 
 @pytest.fixture

@@ -10,16 +10,10 @@ from scipy.stats import fisher_exact
 
 from api.stats import aggregator
 from api.stats.types import NoteKind, Verdict
+from tests.fixtures import shared_fixtures
 from tests.stats.helpers import SUITE, baseline, baselines, flagged, tally
 
 PACKAGE_TABLE = Path(aggregator.__file__).with_name("required_passes.json")
-FIXTURE = (
-    Path(__file__).resolve().parents[2].parent
-    / "shared"
-    / "fixtures"
-    / "openshift"
-    / "required_passes_table.json"
-)
 
 
 def table() -> dict[str, list[int]]:
@@ -33,9 +27,9 @@ def judge(*tallies, history=None, **knobs):
 # -- the table ---------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not FIXTURE.exists(), reason="shared fixtures not present")
 def test_package_table_equals_the_shared_fixture() -> None:
-    assert json.loads(PACKAGE_TABLE.read_text()) == json.loads(FIXTURE.read_text())
+    fixture = shared_fixtures("openshift", "required_passes_table.json")
+    assert json.loads(PACKAGE_TABLE.read_text()) == json.loads(fixture.read_text())
 
 
 def test_table_shape() -> None:

@@ -13,7 +13,7 @@ from api.stats.types import NoteKind, Prior, TestBaseline, Verdict
 from tests.stats.helpers import SUITE, baseline, baselines, flagged, tally
 
 STABLE_PRIOR = Prior(0.3, 600.0)
-# A job like bench/simulate.py's: 91% near-perfect, 7% flaky, 2% very flaky tests.
+# A job like api/stats/simulate.py's: 91% near-perfect, 7% flaky, 2% very flaky tests.
 MIXED_PRIOR = Prior.mixture([(0.91, 0.33, 651.0), (0.07, 6.7, 216.0), (0.02, 6.2, 13.4)])
 
 

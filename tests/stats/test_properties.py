@@ -8,14 +8,14 @@ from hypothesis import strategies as st
 
 from api.stats import policies
 from api.stats.baseline import compute_baseline
-from api.stats.types import NoteKind, Prior, TestTally, Verdict
-from bench.simulate import (
+from api.stats.simulate import (
     blocking_matrix,
     draw_history,
     draw_job,
     draw_payload_counts,
     exact_rates,
 )
+from api.stats.types import NoteKind, Prior, TestTally, Verdict
 from tests.stats.helpers import SUITE, baseline, flagged
 
 PRIORS = [Prior(0.3, 600.0), Prior.mixture([(0.9, 0.3, 600.0), (0.1, 5.0, 10.0)]), None]

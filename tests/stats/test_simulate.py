@@ -1,4 +1,5 @@
-"""The simulation library the decision-quality bench builds on."""
+"""The simulated jobs, regressions, oracle and exact expectations the decision-quality
+benchmarks build on (:mod:`api.stats.simulate`)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import pytest
 
 from api.domain import TestStatus
 from api.stats import policies
+from api.stats import simulate as sim
 from api.stats.baseline import compute_baseline
-from bench import simulate as sim
 
 
 def small_job(seed: int = 1, n: int = 400):
@@ -75,10 +76,3 @@ def test_blocking_matrix_agrees_with_the_policy() -> None:
     assert {r.test for r in result.regressions} == expected
     rates = sim.exact_rates(block, job, history, 10)
     assert 0 <= rates["good"] < 0.05 and rates["permanent [baseline]"] == 1.0
-
-
-def test_a_tiny_run_of_the_table() -> None:
-    tally = sim.run(jobs=1, workers=1, n_tests=300, good=3, per_kind=2, small_good=1)
-    assert tally.trials["good"] == 3 and tally.trials["stable->70%"] == 2
-    text = sim.format_table(tally) + sim.format_exact(tally)
-    assert "bayes/oracle" in text and "oracle" in text

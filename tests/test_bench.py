@@ -1,0 +1,22 @@
+"""The decision-quality table still runs, at a tiny size, as the script users run.
+
+Tests never import ``bench/`` (benchmarks are not a library); they run it as a subprocess.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_a_tiny_run_of_the_simulation_table() -> None:
+    sizes = ["--jobs", "1", "--tests", "300", "--good", "3", "--per-kind", "2",
+             "--small-good", "1", "--workers", "1"]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "simulate.py"), *sizes],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "good (n=3)" in done.stdout and "stable->70% (n=2)" in done.stdout
+    assert "bayes/oracle" in done.stdout and "oracle" in done.stdout
