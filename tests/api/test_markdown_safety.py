@@ -121,11 +121,12 @@ def check(rendered: PayloadVerdict) -> None:
         BIDI.sub("\ufffd", LINE_BREAKS.sub(" ", rendered.payload)), "pooled"]
 
     table = rows(tokens)
+    shown = regressions[: verdict_markdown.MAX_ROWS]
+    assert len(table) == 1 + len(rendered.jobs) + (1 + len(shown) if shown else 0), "no new rows"
     jobs = table[1 : 1 + len(rendered.jobs)]
     assert [row[0] for row in jobs] == [as_read(job.job) for job in rendered.jobs]
     assert [row[5] for row in jobs] == [as_read(job.reason) for job in rendered.jobs]
     assert all(len(row) == 6 for row in jobs)
-    shown = regressions[: verdict_markdown.MAX_ROWS]
     if shown:
         regression_rows = table[2 + len(rendered.jobs):]
         assert len(regression_rows) == len(shown), "no extra table rows"
