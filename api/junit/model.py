@@ -24,6 +24,9 @@ class ParsedJunit:
     tests: tuple[TestResult, ...]
     totals: CaseTotals
     declared: CaseTotals | None
+    # (suite, name) of the tests a testcase marked lifecycle="informing" (OpenShift's
+    # job-run-aggregator): reported, never blocking. Not yet stored or judged.
+    informing: frozenset[tuple[str, str]] = frozenset()
 
 
 class JunitParseError(ValueError):

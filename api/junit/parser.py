@@ -41,6 +41,28 @@ Status of one ``<testcase>``
       ``merge_status`` (failed then passed is FLAKED), known durations add up, and their
       failure texts are joined (cut to the limit, which keeps the first and the latest).
 
+Suite-level failures
+    An ``<error>`` or ``<failure>`` that is a direct child of a ``<testsuite>`` (Ant, Gradle and
+    others write one when the test class failed to initialise, with ``errors="1"`` and often no
+    testcase at all) becomes one ERROR or FAILED result with identity
+    ``(suite, "<suite> (suite setup)")`` (``"(suite setup)"`` for a nameless suite), keeping
+    its message like a testcase's. Dropping it, as flakegate once did, made every test of a class
+    that never loaded merely absent, and the payload passed. As Jenkins' JUnit plugin does, the
+    result is added in addition to any testcases the suite also has (their outcomes stand), and
+    it is counted in ``totals`` like a testcase. Several in one suite merge as retries.
+
+Lifecycle
+    ``lifecycle="informing"`` on a ``<testcase>`` (read by OpenShift's job-run-aggregator: the
+    test is reported but must not block) puts the test's identity in ``informing``; a test is
+    informing if any of its repeated testcases says so. :class:`api.domain.TestResult` has no
+    field for it, so it travels beside the results.
+
+Encodings
+    Any encoding Python's codecs know is read, per the BOM or the XML declaration; those expat
+    does not decode itself are transcoded to UTF-8 as the file streams (see
+    :mod:`api.junit._encoding`). An unknown encoding name, or bytes the declared encoding cannot
+    decode, is a :class:`JunitParseError`.
+
 Messages
     Only FAILED, ERROR and FLAKED results carry one; skip reasons are dropped (they are
     boilerplate like "skipped" on thousands of Ginkgo specs and the message field is the failure
@@ -49,7 +71,8 @@ Messages
     sequences are stripped (also in the ``\\ufffd[`` form Go writes), and the text is cut to
     ``message_limit`` characters keeping head and tail (``api.domain.truncate_message``). A raw
     ESC byte is not allowed in XML 1.0 but common in captured output; in UTF-8/ASCII documents it
-    is rewritten to U+FFFD before parsing, as Go does, instead of failing the whole file.
+    is rewritten to U+FFFD before parsing, as Go does, instead of failing the whole file (in
+    documents expat reads as UTF-8 or ASCII, and in those transcoded to UTF-8).
 
 Durations
     ``time=`` in seconds. Anything that is not a finite, non-negative number ("", "N/A", NaN,
@@ -76,10 +99,10 @@ Hardening
 from __future__ import annotations
 
 import pyexpat
-import re
 import typing
 
 from api.domain import MESSAGE_LIMIT, TestResult, TestStatus, merge_status, truncate_message
+from api.junit._encoding import as_expat_input, esc_tolerable, read_chunks
 from api.junit._results import declared_counts, merge_repeat, new_result
 from api.junit._text import (
     STATUS_ATTRIBUTE,
@@ -90,8 +113,6 @@ from api.junit._text import (
 from api.junit.model import CaseTotals, JunitParseError, ParsedJunit
 
 __all__ = ["CaseTotals", "JunitParseError", "ParsedJunit", "parse_junit"]
-
-_READ_SIZE = 1 << 18
 
 _PASSED = TestStatus.PASSED
 _FAILED = TestStatus.FAILED
@@ -110,10 +131,11 @@ _RESULT_ELEMENTS: dict[str, tuple[TestStatus, bool, bool]] = {
 }
 _KEEPS_MESSAGE = frozenset({_FAILED, _ERROR, TestStatus.FLAKED})
 _QUIET_ELEMENTS = frozenset({"system-out", "system-err"})
+# Result elements directly under <testsuite>: the suite itself failed (see "Suite-level failures").
+_SUITE_FAULTS: dict[str, TestStatus] = {"failure": _FAILED, "error": _ERROR}
+_SUITE_SETUP = "(suite setup)"
 _ROOTS = frozenset({"testsuites", "testsuite", "testcase"})
-_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 _REPLACEMENT_CHARACTER = "\ufffd".encode()
-_ESC_FREE_ENCODINGS = frozenset({"utf-8", "utf8", "us-ascii", "ascii"})
 _INF = float("inf")
 
 
@@ -133,46 +155,27 @@ def parse_junit(
             raise JunitParseError(filename, None, f"input exceeds the limit of {max_bytes} bytes")
         chunks: typing.Iterable[bytes] = (data,)
     elif hasattr(source, "read"):
-        chunks = _read_chunks(source, filename, max_bytes)
+        chunks = read_chunks(source, filename, max_bytes)
     else:
         raise TypeError(f"source must be bytes or a binary stream, not {type(source).__name__}")
-    return _Parse(filename, max_depth, max_cases, message_limit).run(chunks)
-
-
-def _read_chunks(stream: typing.BinaryIO, filename: str, max_bytes: int) -> typing.Iterator[bytes]:
-    total = 0
-    while True:
-        # Ask for one byte past the limit at most, so an endless stream is never drained.
-        chunk = stream.read(min(_READ_SIZE, max_bytes - total + 1))
-        if not chunk:
-            return
-        if not isinstance(chunk, bytes | bytearray):
-            raise TypeError("source stream must be opened in binary mode")
-        total += len(chunk)
-        if total > max_bytes:
-            raise JunitParseError(filename, None, f"input exceeds the limit of {max_bytes} bytes")
-        yield bytes(chunk)
-
-
-def _esc_tolerable(head: bytes) -> bool:
-    """Whether raw ESC bytes may be rewritten: only in UTF-8 / ASCII documents."""
-    if head.startswith(b"\xef\xbb\xbf"):
-        return True
-    if head[:2] in (b"\xfe\xff", b"\xff\xfe") or b"\x00" in head[:4]:
-        return False  # UTF-16/32: 0x1B is not a character boundary there
-    declared = _XML_ENCODING.match(head[:512])
-    return declared is None or declared.group(1).decode("ascii").lower() in _ESC_FREE_ENCODINGS
+    fed, transcoded = as_expat_input(chunks, filename)
+    return _Parse(filename, max_depth, max_cases, message_limit, transcoded).run(fed)
 
 
 class _Parse:
     """One parse: expat callbacks accumulating results. Single use."""
 
-    def __init__(self, filename: str, max_depth: int, max_cases: int, message_limit: int) -> None:
+    def __init__(
+        self, filename: str, max_depth: int, max_cases: int, message_limit: int, transcoded: bool
+    ) -> None:
         self.filename = filename
         self.max_depth = max_depth
         self.max_cases = max_cases
         self.message_limit = message_limit
-        self.parser = pyexpat.ParserCreate(intern=None)
+        # For transcoded input the override makes expat ignore the declaration's original name.
+        self.parser = pyexpat.ParserCreate("UTF-8" if transcoded else None, intern=None)
+        # Transcoded input is UTF-8, where an ESC byte is always a whole character.
+        self.rewrite_esc: bool | None = True if transcoded else None
         self.declared: CaseTotals | None = None
         self.root: str | None = None
         self.unnamed = 0
@@ -186,19 +189,19 @@ class _Parse:
 
     def run(self, chunks: typing.Iterable[bytes]) -> ParsedJunit:
         parser = self.parser
-        results, tally = self._install_handlers()
+        results, tally, informing = self._install_handlers()
         parser.buffer_text = True
         parser.buffer_size = 1 << 16
         parser.StartDoctypeDeclHandler = self._refuse_dtd
         parser.EntityDeclHandler = self._refuse_dtd
         parser.ExternalEntityRefHandler = self._refuse_dtd
         fed = 0
-        rewrite_esc: bool | None = None
+        rewrite_esc = self.rewrite_esc
         chunk = b""
         try:
             for chunk in chunks:
                 if rewrite_esc is None:
-                    rewrite_esc = _esc_tolerable(chunk)
+                    rewrite_esc = esc_tolerable(chunk)
                 if rewrite_esc and b"\x1b" in chunk:
                     # XML 1.0 forbids ESC, yet unescaped ANSI colours are common in test output.
                     # U+FFFD is what Go's encoder writes in its place; the message cleaner strips
@@ -217,6 +220,7 @@ class _Parse:
             tests=tuple(results),
             totals=CaseTotals(tests=tests, failures=failures, errors=errors, skipped=skipped),
             declared=self.declared,
+            informing=frozenset(informing),
         )
 
     def _refuse_dtd(self, *_: object) -> typing.NoReturn:
@@ -233,7 +237,7 @@ class _Parse:
             reason += f": control character U+{chunk[offset]:04X} is not allowed in XML 1.0"
         return JunitParseError(self.filename, exc.lineno, reason)
 
-    def _install_handlers(self) -> tuple[list[TestResult], list[int]]:
+    def _install_handlers(self) -> tuple[list[TestResult], list[int], set[tuple[str, str]]]:
         """Wire expat to closures. The per-element path runs ~30k times for a 7k-case Ginkgo file;
         closure variables are markedly cheaper there than attribute lookups on ``self``."""
         parser = self.parser
@@ -249,8 +253,11 @@ class _Parse:
         ordered: list[TestResult] = []
         index_by_suite: dict[str, dict[str, int]] = {"": {}}
         tally = [0, 0, 0, 0, 0]  # testcase elements per TestStatus value
-        suites: list[str] = []
+        informing: set[tuple[str, str]] = set()
+        # The enclosing suites' names and depths; -1: no suite is open.
+        suites: list[tuple[str, int]] = []
         suite = ""
+        suite_depth = -1
         seen = index_by_suite[""]
         depth = 0
         cases = 0
@@ -265,10 +272,22 @@ class _Parse:
         text_message: str | None = None
         text_parts: list[str] = []
         quiet_depth = 0
+        # The status of the suite-level result element being read, if any.
+        fault_status: TestStatus | None = None
+
+        def remember(name: str, status: TestStatus, duration: float | None,
+                     message: str | None) -> None:
+            position = seen.get(name)
+            if position is None:
+                seen[name] = len(ordered)
+                ordered.append(new_result(name, suite, status, duration, message))
+            else:
+                ordered[position] = merge_repeat(ordered[position], status, duration, message,
+                                                 limit)
 
         def start(tag: str, attrs: dict[str, str]) -> None:
-            nonlocal depth, cases, suite, seen, case, case_depth, case_status, case_rerun
-            nonlocal text_depth, text_message, text_parts, quiet_depth
+            nonlocal depth, cases, suite, suite_depth, seen, case, case_depth, case_status
+            nonlocal case_rerun, text_depth, text_message, text_parts, quiet_depth, fault_status
             depth += 1
             if depth > max_depth:
                 refuse(f"elements nested deeper than {max_depth} levels")
@@ -300,16 +319,33 @@ class _Parse:
                 case_depth = depth
                 case_status = case_rerun = None
             elif tag == "testsuite":
-                suites.append(suite)
+                suites.append((suite, suite_depth))
                 suite = attrs.get("name") or ""
+                suite_depth = depth
                 seen = index_by_suite.setdefault(suite, {})
+            elif depth == suite_depth + 1 and tag in _SUITE_FAULTS and not text_depth:
+                fault_status = _SUITE_FAULTS[tag]
+                text_depth = depth
+                text_message = attrs.get("message")
+                text_parts = []
+                parser.CharacterDataHandler = text_parts.append
 
         def end(tag: str) -> None:
-            nonlocal depth, suite, seen, case, case_texts, text_depth, quiet_depth
+            nonlocal depth, suite, suite_depth, seen, case, case_texts, text_depth, quiet_depth
+            nonlocal fault_status
             if case is None:
                 if tag == "testsuite":
-                    suite = suites.pop()
+                    suite, suite_depth = suites.pop()
                     seen = index_by_suite[suite]
+                elif depth == text_depth and fault_status is not None:
+                    parser.CharacterDataHandler = None
+                    text_depth = 0
+                    status = fault_status
+                    fault_status = None
+                    tally[status] += 1
+                    text = compose_message(text_message, "".join(text_parts))
+                    remember(f"{suite} {_SUITE_SETUP}" if suite else _SUITE_SETUP, status, None,
+                             truncate_message(text, limit))
             elif depth == case_depth:
                 # The testcase is complete. This runs once per testcase: kept inline for speed.
                 attrs = case
@@ -352,14 +388,10 @@ class _Parse:
                         message = truncate_message("\n\n".join(case_texts), limit)
                     case_texts = None
 
-                position = seen.get(name)
-                if position is None:
-                    seen[name] = len(ordered)
-                    ordered.append(new_result(name, suite, status, duration, message))
-                else:
-                    ordered[position] = merge_repeat(
-                        ordered[position], status, duration, message, limit
-                    )
+                lifecycle = attrs.get("lifecycle")
+                if lifecycle is not None and lifecycle.strip().lower() == "informing":
+                    informing.add((suite, name))
+                remember(name, status, duration, message)
             elif depth == text_depth:
                 parser.CharacterDataHandler = None
                 text_depth = 0
@@ -383,6 +415,6 @@ class _Parse:
 
         parser.StartElementHandler = start_root
         parser.EndElementHandler = end
-        return ordered, tally
+        return ordered, tally, informing
 
 

@@ -1,30 +1,32 @@
-"""The verdict as Markdown, for job summaries, PR comments and people."""
+"""The verdict as Markdown, for job summaries, PR comments and people.
+
+Every string that comes from users (payload, job, test names, policy, reasons, the deadline)
+passes through :mod:`api.markdown`, so a hostile name renders as itself and cannot add headings,
+links, HTML, mentions or table rows to a PR comment.
+"""
 
 from __future__ import annotations
 
+from api.markdown import code_span, inline
 from api.services.verdicts import PayloadVerdict
 
 ICONS = {"pass": "✅", "fail": "❌", "pending": "⏳"}
 MAX_ROWS = 50
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def render(verdict: PayloadVerdict) -> str:
-    lines = [f"## {ICONS[verdict.verdict]} flakegate: `{verdict.payload}` is "
-             f"**{verdict.verdict}** (policy `{verdict.policy}`)", ""]
+    lines = [f"## {ICONS[verdict.verdict]} flakegate: {code_span(verdict.payload)} is "
+             f"**{verdict.verdict}** (policy {code_span(verdict.policy)})", ""]
     if verdict.deadline is not None:
         state = "passed" if verdict.deadline_passed else "not yet passed"
-        lines += [f"Deadline {verdict.deadline.isoformat()} ({state}).", ""]
+        lines += [f"Deadline {inline(verdict.deadline.isoformat())} ({state}).", ""]
     lines += ["| job | verdict | runs (counted/finished/expected) | baseline | tests | why |",
               "|---|---|---|---|---:|---|"]
     for job in verdict.jobs:
         base = f"v{job.baseline.version} ({job.baseline.runs} runs)" if job.baseline else "none"
-        lines.append(f"| {_cell(job.job)} | {ICONS[job.verdict]} {job.verdict} | "
+        lines.append(f"| {inline(job.job)} | {ICONS[job.verdict]} {job.verdict} | "
                      f"{job.runs.counted}/{job.runs.finished}/{job.runs.expected} | {base} | "
-                     f"{job.tests_checked} | {_cell(job.reason)} |")
+                     f"{job.tests_checked} | {inline(job.reason)} |")
     regressions = [(job.job, r) for job in verdict.jobs for r in job.regressions]
     if regressions:
         lines += ["", "### Regressions", "",
@@ -32,7 +34,7 @@ def render(verdict: PayloadVerdict) -> str:
                   "| p-value |", "|---|---|---:|---:|---:|---:|---:|"]
         for job_name, r in regressions[:MAX_ROWS]:
             rate = "new" if r.baseline_pass_rate is None else f"{r.baseline_pass_rate:.2%}"
-            lines.append(f"| {_cell(job_name)} | {_cell(r.test)} | {r.passes} | {r.failures} "
+            lines.append(f"| {inline(job_name)} | {inline(r.test)} | {r.passes} | {r.failures} "
                          f"| {rate} | {r.allowed_failures} | {r.p_value:.2g} |")
         if len(regressions) > MAX_ROWS:
             lines.append(f"\n… and {len(regressions) - MAX_ROWS} more (see the JSON verdict).")

@@ -334,12 +334,14 @@ def test_surefire_reruns(children: str, expected: TestStatus) -> None:
     assert parsed.totals.tests == 1
 
 
-def test_failure_outside_a_testcase_is_not_a_test() -> None:
+def test_suite_level_error_is_a_failed_result_beside_the_testcases() -> None:
+    # Once dropped (the suite's failure vanished); now counted as Jenkins counts it. More in
+    # tests/junit/test_suite_level.py.
     parsed = parse(
         '<testsuite name="s"><error message="setup failed"/><testcase name="t"/></testsuite>'
     )
-    assert statuses(parsed) == {"t": PASSED}
-    assert parsed.totals == CaseTotals(1, 0, 0, 0)
+    assert statuses(parsed) == {"s (suite setup)": ERROR, "t": PASSED}
+    assert parsed.totals == CaseTotals(2, 0, 1, 0)
 
 
 # --- durations --------------------------------------------------------------------------------
