@@ -1,4 +1,9 @@
-"""Running the app under gunicorn from the ``serve`` command."""
+"""Running the app under gunicorn from the ``serve`` command.
+
+The serving model (docs/serving.md): ``workers`` processes of :class:`FlakegateWorker` (gthread
+with the request read in the event loop), ``threads`` threads each; bounded keep-alive; an
+access log with credentials masked.
+"""
 
 from __future__ import annotations
 
@@ -30,9 +35,16 @@ class _FlakegateServer(BaseApplication):  # type: ignore[misc]
 
 
 def _child_exit(_server: Any, worker: Any) -> None:
+    # Counters and histograms of a dead worker stay in its files and keep counting in the
+    # totals (prometheus-client's multiprocess mode); this drops its live-gauge files.
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def _post_worker_init(worker: Any) -> None:
+    # The app is loaded in each worker after its fork: this line says the worker can answer.
+    worker.log.info("Worker ready (pid: %s)", worker.pid)
 
 
 def _when_ready(server: Any) -> None:
@@ -49,16 +61,21 @@ def _start_recompute(database: str, every: float) -> subprocess.Popen[bytes]:
 
 
 def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
-          recompute_every: float | None = None) -> int:
+          recompute_every: float | None = None, threads: int = 8, keepalive: int = 5,
+          graceful_timeout: int = 30) -> int:
     # Each worker is a process; Prometheus counters must be pooled through files to be whole.
     metrics_dir = tempfile.mkdtemp(prefix="flakegate-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
+        "worker_class": "api.serving.worker.FlakegateWorker",
+        "threads": threads,
+        "keepalive": keepalive,
         "timeout": timeout,
-        "graceful_timeout": 30,
+        "graceful_timeout": graceful_timeout,
         "accesslog": "-",
+        "logger_class": "api.serving.redact.RedactingLogger",
         # gunicorn's default line plus the worker's pid: which process served a request.
         "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" '
                              "pid=%(p)s",
@@ -67,13 +84,18 @@ def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
         "control_socket_disable": True,
         "child_exit": _child_exit,
         "when_ready": _when_ready,
+        "post_worker_init": _post_worker_init,
     }
+    master = os.getpid()
     recompute = _start_recompute(database, recompute_every) if recompute_every else None
     try:
         _FlakegateServer(database, options).run()
     finally:
-        if recompute is not None:
-            recompute.terminate()
-            recompute.wait(timeout=30)
-        shutil.rmtree(metrics_dir, ignore_errors=True)
+        # A worker leaves run() by SystemExit through this very frame (it was forked inside
+        # run()): only the master owns the metrics directory and the recompute child.
+        if os.getpid() == master:
+            if recompute is not None:
+                recompute.terminate()
+                recompute.wait(timeout=30)
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -7,13 +7,27 @@ werkzeug both provide it) and let the :class:`SegmentConverter` decode each segm
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import quote, unquote
 
 from werkzeug.routing import BaseConverter, ValidationError
 
+# RFC 9112 section 3.2.2: an absolute-form request target is scheme "://" authority path.
+# Anything else holding "://" (``/healthz/x://y/jobs``) is an origin-form path, kept whole.
+_ABSOLUTE_FORM = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/]*")
+
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+def _not_found(start_response: Callable[..., Any]) -> Iterable[bytes]:
+    body = json.dumps({"error": {"code": "not_found", "message": "empty path segment",
+                                 "details": None}}).encode()
+    start_response("404 NOT FOUND", [("Content-Type", "application/json"),
+                                     ("Content-Length", str(len(body)))])
+    return [body]
 
 
 class RawPathMiddleware:
@@ -26,8 +40,13 @@ class RawPathMiddleware:
         raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
         if raw:
             path = raw.split("?", 1)[0]
-            if "://" in path:  # absolute-form request target
-                path = "/" + path.split("://", 1)[1].partition("/")[2]
+            absolute = _ABSOLUTE_FORM.match(path)
+            if absolute:  # only a target that *starts* as scheme://authority
+                path = path[absolute.end():] or "/"
+            if "//" in path:
+                # An empty segment names nothing; werkzeug would merge it away (or strip a
+                # leading one) and serve another path than the one requested.
+                return _not_found(start_response)
             script = environ.get("SCRIPT_NAME", "")
             if script and path.startswith(script):
                 path = path[len(script):]
@@ -46,6 +65,10 @@ class SegmentConverter(BaseConverter):
     regex = "[^/]+"
 
     def to_python(self, value: str) -> str:
+        if value in (".", ".."):
+            # A dot segment means "this/parent directory" to every URL library, which would
+            # resolve it before sending: it never names a job or a run (%2E%2E still can).
+            raise ValidationError()
         try:
             return unquote(value, errors="strict")
         except UnicodeDecodeError:

@@ -6,9 +6,11 @@ Started with the ``flakegate serve`` command itself, so the tests exercise what 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -55,10 +57,25 @@ class LiveServer:
         try:
             wait_until_ready(self.process, f"{self.url}/healthz", timeout=ready_timeout,
                              what="flakegate server", log=self.log)
+            # /healthz answers once one worker is up; tests that spread load need them all.
+            self.wait_for_workers(self.workers, timeout=ready_timeout)
         except RuntimeError:
             self.stop()
             raise
         return self
+
+    def ready_workers(self) -> list[int]:
+        """Pids of the workers that logged "Worker ready", in order (restarts included)."""
+        text = self.log_path.read_text(errors="replace") if self.log_path else ""
+        return [int(pid) for pid in re.findall(r"Worker ready \(pid: (\d+)\)", text)]
+
+    def wait_for_workers(self, count: int, *, timeout: float) -> None:
+        """Until ``count`` workers have logged that they are ready (restarts included)."""
+        deadline = time.monotonic() + timeout
+        while len(self.ready_workers()) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{count} workers not ready in {timeout}s:\n{self.log()}")
+            time.sleep(0.05)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:] if self.log_path else ""
