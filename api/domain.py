@@ -11,6 +11,7 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import overload
 
 
 class TestStatus(enum.IntEnum):
@@ -85,6 +86,14 @@ def merge_status(first: TestStatus, second: TestStatus) -> TestStatus:
 
 
 MESSAGE_LIMIT = 64 * 1024
+
+
+@overload
+def truncate_message(text: str, limit: int = MESSAGE_LIMIT) -> str: ...
+@overload
+def truncate_message(text: None, limit: int = MESSAGE_LIMIT) -> None: ...
+@overload
+def truncate_message(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None: ...
 
 
 def truncate_message(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:

@@ -17,7 +17,7 @@ from typing import Any
 from gunicorn.app.base import BaseApplication
 
 
-class _FlakegateServer(BaseApplication):  # type: ignore[misc]
+class _FlakegateServer(BaseApplication):
     def __init__(self, database: str, options: dict[str, Any]) -> None:
         self.database = database
         self.options = options

@@ -340,12 +340,11 @@ class _Parse:
                 elif depth == text_depth and fault_status is not None:
                     parser.CharacterDataHandler = None
                     text_depth = 0
-                    status = fault_status
-                    fault_status = None
-                    tally[status] += 1
+                    tally[fault_status] += 1
                     text = compose_message(text_message, "".join(text_parts))
-                    remember(f"{suite} {_SUITE_SETUP}" if suite else _SUITE_SETUP, status, None,
-                             truncate_message(text, limit))
+                    remember(f"{suite} {_SUITE_SETUP}" if suite else _SUITE_SETUP, fault_status,
+                             None, truncate_message(text, limit))
+                    fault_status = None
             elif depth == case_depth:
                 # The testcase is complete. This runs once per testcase: kept inline for speed.
                 attrs = case

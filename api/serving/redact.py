@@ -3,10 +3,17 @@ that do are masked before gunicorn formats an access or error line."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import MutableMapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import unquote_plus
 
 from gunicorn import glogging
+
+if TYPE_CHECKING:
+    from gunicorn.glogging import _AtomsDict
+    from gunicorn.http import Request
+    from gunicorn.http.wsgi import Response
 
 MASK = "[REDACTED]"
 
@@ -50,12 +57,15 @@ def redact_uri(uri: str) -> str:
     return f"{path}?{redact_query(query)}{hash_}{fragment}"
 
 
-class RedactingLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no types
+class RedactingLogger(glogging.Logger):
     """gunicorn's logger, with the atoms that could hold a credential masked."""
 
-    def atoms(self, resp: Any, req: Any, environ: dict[str, Any],
-              request_time: Any) -> dict[str, Any]:
-        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+    def atoms(self, resp: Response, req: Request, environ: MutableMapping[str, Any],
+              request_time: timedelta) -> _AtomsDict:
+        found = super().atoms(resp, req, environ, request_time)
+        # The format also reads header and environ atoms ("{name}i", "{name}e") that the
+        # TypedDict of the stubs does not list, so the masking works on the plain mapping.
+        atoms = cast(dict[str, Any], found)
         atoms["r"] = " ".join((environ.get("REQUEST_METHOD", "-"),
                                redact_uri(environ.get("RAW_URI", "-")),
                                environ.get("SERVER_PROTOCOL", "-")))
@@ -71,4 +81,4 @@ class RedactingLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships 
             elif key in _URI_ENVIRON and isinstance(environ[key], str):
                 atoms[lowered] = (redact_query(environ[key]) if key == "QUERY_STRING"
                                   else redact_uri(environ[key]))
-        return atoms
+        return found

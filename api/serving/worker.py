@@ -30,6 +30,7 @@ from datetime import datetime
 from typing import Any
 
 from gunicorn.http import errors as http_errors
+from gunicorn.http.parser import RequestParser
 from gunicorn.http.wsgi import Response, default_environ
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
@@ -107,7 +108,12 @@ def json_error(status: int, reason: str, code: str, message: str) -> bytes:
     return head.encode("latin-1") + body
 
 
-class FlakegateWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no types
+def _peer(client: object) -> str:
+    """The client's address for a log line (gthread keeps ``(host, port)`` for TCP)."""
+    return str(client[0]) if isinstance(client, tuple) and client else "-"
+
+
+class FlakegateWorker(ThreadWorker):
     def init_process(self) -> None:
         self.incoming: dict[int, _Incoming] = {}
         self.buffered = 0
@@ -200,6 +206,8 @@ class FlakegateWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no 
         conn = incoming.conn
         conn.sock.setblocking(True)
         conn.init()  # creates the parser of a new connection; a kept-alive one has its own
+        # flakegate serves plain HTTP/1.1: gthread's HTTP/2 and uWSGI parsers are never made.
+        assert isinstance(conn.parser, RequestParser), type(conn.parser)
         conn.parser.unreader.unread(bytes(incoming.buf))
         conn.data_ready = True
         self.enqueue_req(conn)
@@ -222,7 +230,7 @@ class FlakegateWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no 
             elif incoming.deadline <= now:
                 if incoming.buf:
                     self.log.warning("Request timeout from ip=%s after %d bytes in %.1fs",
-                                     incoming.conn.client[0] if incoming.conn.client else "-",
+                                     _peer(incoming.conn.client),
                                      len(incoming.buf), now - incoming.started)
                     self._drop(incoming, json_error(
                         408, "Request Timeout", "request_timeout",
