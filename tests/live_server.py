@@ -14,9 +14,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.fixtures import ROOT
 from tests.processes import free_port, wait_until_ready
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def sqlite_path(url: str) -> Path:

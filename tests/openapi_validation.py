@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator, FormatChecker
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.fixtures import ROOT
+
 SPEC_PATH = ROOT / "openapi.yaml"
 METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -13,8 +13,8 @@ import pytest
 
 from client.cli import SERVER_COMMANDS
 from client.exit_status import ExitStatus
+from tests.fixtures import ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 HINT = "pip install 'flakegate[server]'"
 
 

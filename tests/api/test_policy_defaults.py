@@ -16,7 +16,7 @@ from api.services.job_settings import JobSettings
 from api.stats import KNOBS, aggregator, bayes, stddev
 from api.stats.baseline import compute_baseline
 from api.stats.defaults import POLICY_DEFAULTS
-from tests.conftest import ROOT
+from tests.fixtures import ROOT
 
 TABLE = dataclasses.asdict(POLICY_DEFAULTS)
 # The policy functions' own names for knobs the job settings name differently.
