@@ -95,7 +95,6 @@ class VerdictCache:
                 self._entries.popitem(last=False)
 
 
-
 def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInputs]]:
     payload = store.get_payload(payload_id)
     runs_by_job = {summary.job: summary for summary in store.payload_runs(payload_id)}
