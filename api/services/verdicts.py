@@ -95,7 +95,6 @@ class VerdictCache:
                 self._entries.popitem(last=False)
 
 
-
 def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInputs]]:
     """The verdict's inputs from one store call, whatever the number of jobs."""
     found = store.verdict_inputs(payload_id)
