@@ -134,7 +134,8 @@ class FlakegateWorker(ThreadWorker):
         self.nr_conns += 1
         conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking
         now = time.monotonic()
-        # Until its first byte, a new connection is only idle: the keepalive timeout applies.
+        # Until its first byte a new connection is idle: it gets the longer of the header and
+        # keepalive timeouts, and the header clock restarts at that byte.
         self._start_reading(conn, now + max(float(self.cfg.keepalive), HEADER_TIMEOUT))
 
     def on_client_socket_readable(self, conn: TConn, client: socket.socket) -> None:
