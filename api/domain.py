@@ -11,7 +11,10 @@ import enum
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import overload
+from typing import TypeVar, overload
+
+# Seconds (float) in the domain, milliseconds (int) in the store: merged alike.
+Duration = TypeVar("Duration", int, float)
 
 
 class TestStatus(enum.IntEnum):
@@ -104,6 +107,48 @@ def truncate_message(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None
     keep = max(0, limit - len(marker))
     head = keep // 2
     return text[:head] + marker + text[len(text) - (keep - head) :]
+
+
+def _explains_failure(status: TestStatus) -> bool:
+    return status.counts_as_failure or status is TestStatus.FLAKED
+
+
+def merge_outcome(
+    first: tuple[TestStatus, Duration | None, str | None],
+    second: tuple[TestStatus, Duration | None, str | None],
+    *,
+    limit: int = MESSAGE_LIMIT,
+) -> tuple[TestStatus, Duration | None, str | None]:
+    """The one rule for two outcomes ``(status, duration, message)`` of one test in one run.
+
+    Every path that meets a repeated test uses it (inline tests of a ``PUT``, retries inside a
+    JUnit file, a file merged into stored results), so they all store the same row:
+
+    * the status is :func:`merge_status`;
+    * durations add up (the test really ran that long in total), an unknown one counting 0;
+      seconds or the store's milliseconds alike;
+    * the message is every distinct failure text in order (a flake keeps why its failing
+      attempt failed), cut head and tail at ``limit``; with no failure text, the first message
+      of an outcome equal to the merged one (e.g. a skip reason).
+    """
+    status = merge_status(first[0], second[0])
+    d1, d2 = first[1], second[1]
+    duration = d2 if d1 is None else d1 if d2 is None else d1 + d2
+    texts = [m for s, _, m in (first, second) if m is not None and _explains_failure(s)]
+    if texts:
+        joined = texts[0] if len(texts) == 1 or texts[0] == texts[1] else "\n\n".join(texts)
+        return status, duration, truncate_message(joined, limit)
+    same = [m for s, _, m in (first, second) if m is not None and s is status]
+    return status, duration, same[0] if same else None
+
+
+def merge_results(earlier: TestResult, later: TestResult, *,
+                  limit: int = MESSAGE_LIMIT) -> TestResult:
+    """Two results of one test ``(suite, name)`` in one run, merged by :func:`merge_outcome`."""
+    status, duration, message = merge_outcome(
+        (earlier.status, earlier.duration_s, earlier.message),
+        (later.status, later.duration_s, later.message), limit=limit)
+    return TestResult(earlier.name, earlier.suite, status, duration, message)
 
 
 @dataclass(frozen=True, slots=True)

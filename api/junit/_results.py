@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 
-from api.domain import TestResult, TestStatus, merge_status, truncate_message
+from api.domain import TestResult, TestStatus, merge_outcome
 from api.junit._text import parse_count
 from api.junit.model import CaseTotals
 
@@ -55,22 +55,11 @@ def merge_repeat(
     message: str | None,
     limit: int,
 ) -> TestResult:
-    """Fold a retry of a test into what the file said about it before."""
-    merged_status = merge_status(earlier.status, status)
-    if earlier.duration_s is None:
-        total = duration
-    elif duration is None:
-        total = earlier.duration_s
-    else:
-        total = earlier.duration_s + duration
-    text = earlier.message
-    if message is not None and message != text:
-        # Each new failure text is appended; once over the limit, the head/tail cut keeps the
-        # first attempt's text and the latest one, which is what a reader of a flake wants.
-        text = message if text is None else truncate_message(f"{text}\n\n{message}", limit)
-    if not (merged_status.counts_as_failure or merged_status is TestStatus.FLAKED):
-        text = None
-    return TestResult(earlier.name, earlier.suite, merged_status, total, text)
+    """Fold a retry of a test into what the file said about it before (the domain's one rule,
+    :func:`api.domain.merge_outcome`)."""
+    merged, total, text = merge_outcome((earlier.status, earlier.duration_s, earlier.message),
+                                        (status, duration, message), limit=limit)
+    return new_result(earlier.name, earlier.suite, merged, total, text)
 
 
 def declared_counts(attrs: dict[str, str]) -> CaseTotals | None:

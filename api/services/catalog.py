@@ -17,7 +17,7 @@ from api.domain import (
     TestResult,
     TestStatus,
     WriteOutcome,
-    merge_status,
+    merge_results,
     truncate_message,
 )
 from api.services.ingest import Ingested, IngestObserver
@@ -44,8 +44,8 @@ def list_jobs(store: Store, *, limit: int, cursor: str | None) -> Page:
 
 
 def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
-    """Turn loaded test dicts into results, merging repeats of one test the way JUnit retries
-    are merged (a failure and a pass of the same test in one run is a flake)."""
+    """Turn loaded test dicts into results, merging repeats of one test with the domain's one
+    rule (:func:`api.domain.merge_results`), as JUnit retries and attached files are merged."""
     merged: dict[tuple[str, str], TestResult] = {}
     for item in tests:
         result = TestResult(
@@ -57,17 +57,7 @@ def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
         )
         key = (result.suite, result.name)
         earlier = merged.get(key)
-        if earlier is None:
-            merged[key] = result
-        else:
-            merged[key] = TestResult(
-                name=result.name,
-                suite=result.suite,
-                status=merge_status(earlier.status, result.status),
-                duration_s=result.duration_s if result.duration_s is not None
-                else earlier.duration_s,
-                message=earlier.message or result.message,
-            )
+        merged[key] = result if earlier is None else merge_results(earlier, result)
     return list(merged.values())
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.domain import TestStatus, merge_status
+from api.domain import TestStatus, merge_outcome
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -21,7 +21,6 @@ _INT64 = 2**63
 
 STATUSES: tuple[TestStatus, ...] = tuple(TestStatus)  # index == persisted integer
 # Outcomes whose message explains a failure (a flake's is that of its failing attempt).
-_FAILING = frozenset({TestStatus.FAILED, TestStatus.ERROR, TestStatus.FLAKED})
 
 
 def to_us(value: datetime | None) -> int | None:
@@ -72,23 +71,7 @@ def duration_ms(seconds: float | None) -> int | None:
 def merge_entry(
     first: tuple[int, int | None, str | None], second: tuple[int, int | None, str | None]
 ) -> tuple[int, int | None, str | None]:
-    """Merge two outcomes ``(status, duration_ms, message)`` of one test within one run.
-
-    Durations add up (the test really ran that long in total). The message kept is the first
-    one explaining a failure, so a flake still shows why its failing attempt failed; failing
-    that, the first message of an outcome equal to the merged one (e.g. a skip reason).
-    """
-    status = int(merge_status(STATUSES[first[0]], STATUSES[second[0]]))
-    d1, d2 = first[1], second[1]
-    duration = d2 if d1 is None else d1 if d2 is None else d1 + d2
-    message: str | None = None
-    for candidate in (first, second):
-        if candidate[2] is not None and candidate[0] in _FAILING:
-            message = candidate[2]
-            break
-    else:
-        for candidate in (first, second):
-            if candidate[2] is not None and candidate[0] == status:
-                message = candidate[2]
-                break
-    return status, duration, message
+    """:func:`api.domain.merge_outcome` over stored entries ``(status, duration_ms, message)``."""
+    status, duration, message = merge_outcome((STATUSES[first[0]], first[1], first[2]),
+                                              (STATUSES[second[0]], second[1], second[2]))
+    return int(status), duration, message
