@@ -139,15 +139,14 @@ def _baseline_compute(args: argparse.Namespace) -> int:
     try:
         while True:
             if args.all:
-                versions = baselines.recompute_all(store)
+                done = baselines.recompute_all(store)
             else:
-                versions = [baselines.compute(store, args.job, window_days=args.window_days,
-                                              max_runs=args.max_runs,
-                                              exclude_payload=args.exclude_payload)]
-            for version in versions:
-                print(f"{version.job}: baseline v{version.version} from {version.runs} runs, "
-                      f"{version.tests} tests, prior Beta({version.prior.alpha:.3g}, "
-                      f"{version.prior.beta:.3g})", flush=True)
+                version = baselines.compute(store, args.job, window_days=args.window_days,
+                                            max_runs=args.max_runs,
+                                            exclude_payload=args.exclude_payload)
+                done = [baselines.Refreshed(args.job, version, True, version.runs)]
+            for refreshed in done:
+                print(refreshed.describe(), flush=True)
             if args.every is None:
                 return ExitStatus.OK
             time.sleep(args.every)
