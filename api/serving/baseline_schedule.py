@@ -35,6 +35,7 @@ verdict says the job has no baseline.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import socket
@@ -60,6 +61,12 @@ def schedule_period(config: Mapping[str, Any]) -> float:
     except ValueError:
         raise ValueError(f"FLAKEGATE_BASELINE_EVERY must be a duration such as 30s, 10m or 6h,"
                          f" or 0 to turn the schedule off; got {raw!r}") from None
+
+
+def _close(store: Store | None) -> None:
+    if store is not None:
+        with contextlib.suppress(Exception):  # a broken handle must not end the thread
+            store.close()
 
 
 class BaselineSchedule:
@@ -98,12 +105,10 @@ class BaselineSchedule:
                 self.sweep(store)
             except Exception as exc:  # the schedule outlives any one failure (logged)
                 self._log(f"baseline schedule: sweep failed: {exc!r}")
-                if store is not None:
-                    store.close()
-                store = None
+                _close(store)
+                store = None  # reopened next tick: the failure may have been the connection
             self._stop.wait(self.tick)
-        if store is not None:
-            store.close()
+        _close(store)
 
     def sweep(self, store: Store) -> list[baselines.Refreshed]:
         """One tick's work, if this process takes the tick; what it did per job it looked at."""
