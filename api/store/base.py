@@ -41,6 +41,8 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   judged payload's own runs that the version counted (clamped at 0, pass rate recomputed from
   what remains; a latched rate is never lowered by this; a test left with no runs has no
   history): a payload is never judged against its own runs, however the version was computed.
+  A version stored without ``run_ids`` (before membership was recorded) cannot be corrected;
+  the server's baseline schedule replaces such a version on its first pass.
 * **Leases** (``acquire_lease``) are named, expiring locks shared by every process on the
   database: at most one holder at a time, taken atomically; an expired lease is free.
 """
