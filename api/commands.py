@@ -13,6 +13,7 @@ import argparse
 import functools
 import os
 import sqlite3
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -111,12 +112,22 @@ def _token_create(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from api.config import load_config
     from api.server import serve
+    from api.serving.baseline_schedule import schedule_period
 
+    if args.recompute_every is not None:  # deprecated alias: the workers read the setting
+        print("flakegate serve: --recompute-every is deprecated; set FLAKEGATE_BASELINE_EVERY",
+              file=sys.stderr)
+        os.environ["FLAKEGATE_BASELINE_EVERY"] = f"{args.recompute_every}s"
+    try:
+        schedule_period(load_config())  # a bad value stops the master, not every worker
+    except ValueError as err:
+        raise CommandError(str(err)) from None
     url = database_url(args)
     open_migrated(url).close()  # migrate once in the master, before any worker forks
     return serve(url, host=args.host, port=args.port, workers=args.workers,
-                 timeout=args.timeout, recompute_every=args.recompute_every)
+                 timeout=args.timeout)
 
 
 def positive_duration(text: str) -> float:
@@ -139,15 +150,14 @@ def _baseline_compute(args: argparse.Namespace) -> int:
     try:
         while True:
             if args.all:
-                versions = baselines.recompute_all(store)
+                done = baselines.recompute_all(store)
             else:
-                versions = [baselines.compute(store, args.job, window_days=args.window_days,
-                                              max_runs=args.max_runs,
-                                              exclude_payload=args.exclude_payload)]
-            for version in versions:
-                print(f"{version.job}: baseline v{version.version} from {version.runs} runs, "
-                      f"{version.tests} tests, prior Beta({version.prior.alpha:.3g}, "
-                      f"{version.prior.beta:.3g})", flush=True)
+                version = baselines.compute(store, args.job, window_days=args.window_days,
+                                            max_runs=args.max_runs,
+                                            exclude_payload=args.exclude_payload)
+                done = [baselines.Refreshed(args.job, version, True, version.runs)]
+            for refreshed in done:
+                print(refreshed.describe(), flush=True)
             if args.every is None:
                 return ExitStatus.OK
             time.sleep(args.every)
@@ -205,7 +215,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     serve.add_argument("--timeout", type=int, default=120, help="worker timeout in seconds")
     serve.add_argument("--recompute-every", type=positive_duration, default=None,
                        metavar="DURATION",
-                       help="recompute every job's baseline on this schedule, e.g. 6h")
+                       help="deprecated: sets FLAKEGATE_BASELINE_EVERY (the server keeps "
+                            "baselines current every 6h by default)")
     add_db_flag(serve)
     serve.set_defaults(handler=store_errors(_serve))
 

@@ -16,6 +16,9 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_LIMIT_DEFAULT": 100,
     "PAGE_LIMIT_MAX": 1000,
     "VERDICT_CACHE": True,
+    # How often the server refreshes every job's baseline (a duration such as 30s, 10m, 6h;
+    # 0 turns the schedule off); see api/serving/baseline_schedule.py.
+    "BASELINE_EVERY": "6h",
 }
 
 _BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,

@@ -2,15 +2,14 @@
 
 The serving model (docs/serving.md): ``workers`` processes of :class:`FlakegateWorker` (gthread
 with the request read in the event loop), ``threads`` threads each; bounded keep-alive; an
-access log with credentials masked.
+access log with credentials masked. Each worker also runs its part of the baseline schedule
+(:mod:`api.serving.baseline_schedule`, which says why it lives there).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from typing import Any
 
@@ -45,6 +44,22 @@ def _child_exit(_server: Any, worker: Any) -> None:
 def _post_worker_init(worker: Any) -> None:
     # The app is loaded in each worker after its fork: this line says the worker can answer.
     worker.log.info("Worker ready (pid: %s)", worker.pid)
+    from api.config import load_config
+    from api.serving.baseline_schedule import BaselineSchedule, schedule_period
+
+    every = schedule_period(load_config())  # validated by the master before any fork
+    if every > 0:
+        worker.baseline_schedule = BaselineSchedule(worker.app.database, every,
+                                                    log=worker.log.info)
+        worker.baseline_schedule.start()
+
+
+def _worker_exit(_server: Any, worker: Any) -> None:
+    # A schedule stopped mid-write loses nothing (the store's writes are atomic) and its job
+    # lease expires; stopping it here just lets a sweep in progress end cleanly.
+    schedule = getattr(worker, "baseline_schedule", None)
+    if schedule is not None:
+        schedule.stop()
 
 
 def _when_ready(server: Any) -> None:
@@ -53,16 +68,8 @@ def _when_ready(server: Any) -> None:
           f"(health: /healthz, contract: /openapi.yaml, metrics: /metrics)", flush=True)
 
 
-def _start_recompute(database: str, every: float) -> subprocess.Popen[bytes]:
-    """Baselines are recomputed by a child process, not a thread of the gunicorn master: the
-    master forks workers, and a forked busy thread (or its open database) is a hazard."""
-    return subprocess.Popen([sys.executable, "-m", "client.cli", "baseline", "compute", "--all",
-                             "--every", str(every), "--db", database])
-
-
 def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
-          recompute_every: float | None = None, threads: int = 8, keepalive: int = 5,
-          graceful_timeout: int = 30) -> int:
+          threads: int = 8, keepalive: int = 5, graceful_timeout: int = 30) -> int:
     # Each worker is a process; Prometheus counters must be pooled through files to be whole.
     metrics_dir = tempfile.mkdtemp(prefix="flakegate-metrics-")
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
@@ -85,17 +92,14 @@ def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
         "child_exit": _child_exit,
         "when_ready": _when_ready,
         "post_worker_init": _post_worker_init,
+        "worker_exit": _worker_exit,
     }
     master = os.getpid()
-    recompute = _start_recompute(database, recompute_every) if recompute_every else None
     try:
         _FlakegateServer(database, options).run()
     finally:
         # A worker leaves run() by SystemExit through this very frame (it was forked inside
-        # run()): only the master owns the metrics directory and the recompute child.
+        # run()): only the master owns the metrics directory.
         if os.getpid() == master:
-            if recompute is not None:
-                recompute.terminate()
-                recompute.wait(timeout=30)
             shutil.rmtree(metrics_dir, ignore_errors=True)
     return 0

@@ -42,7 +42,10 @@ class LiveServer:
 
     def start(self, *, ready_timeout: float = 30.0) -> LiveServer:
         self.port = free_port()
-        env = {**os.environ, "FLAKEGATE_ADMIN_TOKEN": self.admin_token, **self.extra_env}
+        # The baseline schedule writes versions on its own clock; a test that wants it sets
+        # FLAKEGATE_BASELINE_EVERY in extra_env, the others judge the baselines they wrote.
+        env = {**os.environ, "FLAKEGATE_ADMIN_TOKEN": self.admin_token,
+               "FLAKEGATE_BASELINE_EVERY": "0", **self.extra_env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
         self.log_path = sqlite_path(self.database_url).with_suffix(f".{self.port}.log")
         log = self.log_path.open("ab")

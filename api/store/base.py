@@ -36,6 +36,15 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   last put. Pull ingestion keeps its incremental state here, not in files.
 * **Baselines** are versioned per job from 1 upwards; ``put_baseline`` assigns the next version
   atomically and a stored version never changes. The audit log is append-only.
+* **Honest evidence.** A version records which runs it counted (``run_ids`` of
+  ``put_baseline``). ``payload_evidence`` removes from each test's history the tallies of the
+  judged payload's own runs that the version counted (clamped at 0, pass rate recomputed from
+  what remains; a latched rate is never lowered by this; a test left with no runs has no
+  history): a payload is never judged against its own runs, however the version was computed.
+  A version stored without ``run_ids`` (before membership was recorded) cannot be corrected;
+  the server's baseline schedule replaces such a version on its first pass.
+* **Leases** (``acquire_lease``) are named, expiring locks shared by every process on the
+  database: at most one holder at a time, taken atomically; an expired lease is free.
 """
 
 from __future__ import annotations
@@ -189,6 +198,14 @@ class VerdictInputs:
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySelection:
+    """A history window's chosen runs (by run id, newest first) and their per-test tallies."""
+
+    run_ids: tuple[str, ...]
+    tallies: list[TestTally]
+
+
+@dataclass(frozen=True, slots=True)
 class RunFilter:
     payload: str | None = None
     status: RunStatus | None = None
@@ -303,6 +320,7 @@ class Store(abc.ABC):
                          baseline_version: int | None) -> EvidenceColumns:
         """Per test with a result in the job's evidence runs of ``payload``, its tallies
         aligned with that baseline version's record (``None``: no baseline), as columns.
+        The history excludes the payload's runs the version counted (see "Honest evidence").
 
         This is the verdict's hot path, so it returns arrays rather than an object per test.
         """
@@ -321,8 +339,12 @@ class Store(abc.ABC):
         tests: Sequence[TestBaseline],
         note: str | None = None,
         audit: AuditEntry | None = None,
+        run_ids: Sequence[str] | None = None,
     ) -> BaselineVersion:
         """Store the next baseline version of an existing job; raises :class:`NotFound`.
+
+        ``run_ids`` are the runs the version was computed from (see ``history_window``); the
+        store keeps them so verdicts can remove a payload's own runs. ``None``: unknown.
 
         ``audit``, if given, is appended to the job's audit log in the same transaction, with
         its ``version`` set to the new version: a loosening is never stored unaudited.
@@ -363,3 +385,25 @@ class Store(abc.ABC):
     def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
                            cursor: str | None = None) -> Page:
         """A page of :class:`CrawlRecord` of ``source``, ordered by build."""
+
+    # -- baseline membership and leases (the server-kept baselines) ---------------------------
+
+    @abc.abstractmethod
+    def history_window(self, job: str, window: HistoryWindow) -> HistorySelection:
+        """The window's run ids (newest first, as ``history_tallies`` chooses them) and their
+        per-test tallies, from one consistent read; an unknown job gives no runs."""
+
+    @abc.abstractmethod
+    def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
+        """The runs a version was computed from; ``None`` when it did not record them.
+        Raises :class:`NotFound` for an unknown version."""
+
+    @abc.abstractmethod
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        """Take the lease ``name`` for ``holder`` until ``ttl_s`` seconds from now, atomically
+        across processes and servers. True when taken: it was free, expired, or already held by
+        ``holder`` (which renews it). False when another holder has it unexpired."""
+
+    @abc.abstractmethod
+    def release_lease(self, name: str, holder: str) -> None:
+        """Free the lease if ``holder`` has it; otherwise do nothing."""

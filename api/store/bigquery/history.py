@@ -28,6 +28,7 @@ from api.store.base import (
     AuditEntry,
     BaselineVersion,
     EvidenceColumns,
+    HistorySelection,
     HistoryWindow,
     NotFound,
     PayloadJobRuns,
@@ -46,6 +47,7 @@ from api.store.bigquery.rows import (
 )
 from api.store.codec import to_us
 from api.store.cursor import decode_cursor, encode_cursor
+from api.store.own_runs import without_own_runs
 from api.store.rows import check_limit, evidence_in
 
 _BASELINE = ("job, version, token, created_at, runs, tests, window_days, max_runs,"
@@ -101,10 +103,14 @@ class BigQueryHistory:
             gens=ints([gen for gen, _ in runs]))
 
     def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        chosen = self.history_window(job, window)
+        return len(chosen.run_ids), chosen.tallies
+
+    def history_window(self, job: str, window: HistoryWindow) -> HistorySelection:
         check_limit(window.max_runs)
         c = self._conn
         runs = c.rows(
-            f"SELECT gen, run_day FROM {c.table('runs')}"
+            f"SELECT gen, run_day, run_id FROM {c.table('runs')}"
             f" WHERE job = @job AND {evidence_in()}"
             " AND (@since IS NULL OR COALESCE(started_at, created_at) >= @since)"
             " AND (@ex IS NULL OR payload IS NULL OR payload != @ex)"
@@ -112,8 +118,8 @@ class BigQueryHistory:
             " LIMIT @n", job=job, since=Typed("TIMESTAMP", window.since),
             ex=Typed("STRING", window.exclude_payload), n=window.max_runs)
         tallies = [TestTally(s, n, int(p), int(f), int(k), int(sk))
-                   for s, n, p, f, k, sk in self._tallies(job, runs)]
-        return len(runs), tallies
+                   for s, n, p, f, k, sk in self._tallies(job, [r[:2] for r in runs])]
+        return HistorySelection(run_ids=tuple(str(r[2]) for r in runs), tallies=tallies)
 
     def payload_runs(self, payload: str) -> list[PayloadJobRuns]:
         c = self._conn
@@ -157,10 +163,17 @@ class BigQueryHistory:
     def payload_evidence(self, job: str, payload: str,
                          baseline_version: int | None) -> EvidenceColumns:
         c = self._conn
-        runs = c.rows(f"SELECT gen, run_day FROM {c.table('runs')} WHERE job = @job"
-                      f" AND payload = @payload AND {evidence_in()}",
-                      job=job, payload=payload)
-        tallies = self._tallies(job, runs)
+        # Each run says whether the version counted it (the same query: no extra round trip).
+        runs = c.rows(
+            f"SELECT r.gen, r.run_day, m.run_id IS NOT NULL FROM {c.table('runs')} r"
+            f" LEFT JOIN (SELECT b.run_id FROM {c.table('baseline_runs')} b"
+            f" JOIN {c.table('baselines')} h ON h.job = b.job AND h.version = b.version"
+            " AND h.token = b.token WHERE b.job = @job AND b.version = @v) m"
+            f" ON m.run_id = r.run_id WHERE r.job = @job AND r.payload = @payload"
+            f" AND {evidence_in('r.status')}",
+            job=job, payload=payload, v=Typed("INT64", baseline_version))
+        tallies = self._tallies(job, [run[:2] for run in runs])
+        own = self._tallies(job, [run[:2] for run in runs if run[2]])
         records: list[tuple[Any, ...]] = []
         if baseline_version is not None:
             records = c.rows(
@@ -179,6 +192,10 @@ class BigQueryHistory:
                 absent += 1
             else:
                 history[i] = (runs_, passes, failures, flakes, rate, float(bool(latched)))
+        own_counts = np.zeros((len(tallies), 3), dtype=np.float64)
+        for suite, name, passes, failures, flakes, _ in own:
+            own_counts[index[(suite, name)]] = (passes, failures, flakes)
+        history = without_own_runs(history, own_counts)
         return EvidenceColumns(suites=tuple(row[0] for row in tallies),
                                names=tuple(row[1] for row in tallies),
                                counts=counts, history=history, absent=absent)
@@ -188,7 +205,8 @@ class BigQueryHistory:
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
-                     audit: AuditEntry | None = None) -> BaselineVersion:
+                     audit: AuditEntry | None = None,
+                     run_ids: Sequence[str] | None = None) -> BaselineVersion:
         c = self._conn
         prior_json = json.dumps(prior.to_dict())
         keys = {(t.suite, t.name) for t in tests}
@@ -209,6 +227,10 @@ class BigQueryHistory:
                      "failures": t.failures, "flakes": t.flakes, "pass_rate": t.pass_rate,
                      "stddev": t.stddev, "latched": bool(t.latched),
                      "observed_pass_rate": t.observed_pass_rate} for t in tests))
+                # Membership travels like the records: under the token, visible with the header.
+                c.load("baseline_runs", ({"job": job, "version": version, "token": token,
+                                          "run_id": run_id}
+                                         for run_id in dict.fromkeys(run_ids or ())))
                 if audit is not None:
                     # Written before the header under the version's token: list_audit hides it
                     # until the header (the commit point) exists, so it is never seen alone.
@@ -223,8 +245,9 @@ class BigQueryHistory:
                     return _version_of((job, version, token, ts(created).value, runs,
                                         len(tests), window_days, max_runs, exclude_payload,
                                         latch, prior_json, note))
-                if tests:  # another process took this version: forget our records
-                    c.execute(f"DELETE FROM {c.table('baseline_tests')} WHERE job = @job"
+                for table in ("baseline_tests", "baseline_runs"):
+                    # Another process took this version: forget our records.
+                    c.execute(f"DELETE FROM {c.table(table)} WHERE job = @job"
                               " AND version = @v AND token = @token", job=job, v=version,
                               token=token)
                 if audit is not None:
@@ -245,6 +268,18 @@ class BigQueryHistory:
             job=job, v=version, token=token, created=ts(created), runs=runs, tests=tests,
             window_days=window_days, max_runs=max_runs, ex=Typed("STRING", exclude_payload),
             latch=bool(latch), prior=prior_json, note=Typed("STRING", note))
+
+    def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
+        c = self._conn
+        rows = c.rows(
+            f"SELECT h.runs, b.run_id FROM {c.table('baselines')} h LEFT JOIN"
+            f" {c.table('baseline_runs')} b ON b.job = h.job AND b.version = h.version"
+            " AND b.token = h.token WHERE h.job = @job AND h.version = @v", job=job, v=version)
+        if not rows:
+            raise NotFound(f"job {job!r} has no baseline version {version}")
+        found = frozenset(str(run_id) for _, run_id in rows if run_id is not None)
+        # No membership rows for a version that counted runs: stored before membership was.
+        return None if not found and int(rows[0][0]) > 0 else found
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
         c = self._conn

@@ -88,6 +88,12 @@ TABLES: tuple[Table, ...] = (
                              ("passes", I, R), ("failures", I, R), ("flakes", I, R),
                              ("pass_rate", F, R), ("stddev", F, R), ("latched", B, R),
                              ("observed_pass_rate", F, N)), cluster=("job", "version")),
+    # Which runs each baseline version counted (under the version's token), so a verdict can
+    # remove the judged payload's own runs; and named expiring leases (the baseline schedule).
+    Table("baseline_runs", (("job", S, R), ("version", I, R), ("token", I, R),
+                            ("run_id", S, R)), cluster=("job", "version")),
+    Table("leases", (("name", S, R), ("holder", S, R), ("expires_at", T, R)),
+          cluster=("name",)),
     Table("audit", (("job", S, R), ("seq", I, R), ("id", I, R), ("at_time", T, R),
                     ("action", S, R), ("actor", S, R), ("reason", S, R), ("tests", S, R),
                     ("version", I, N), ("baseline_token", I, N)), cluster=("job",)),

@@ -47,6 +47,7 @@ from api.store.base import (
     CrawlRecord,
     CrawlState,
     EvidenceColumns,
+    HistorySelection,
     HistoryWindow,
     PayloadJobRuns,
     RunFilter,
@@ -57,6 +58,7 @@ from api.store.base import (
 from api.store.bigquery.client import Connection, Typed, retrying
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
+from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
     PAYLOAD_COLUMNS,
@@ -89,6 +91,7 @@ class BigQueryStore(Store):
         self._runs = BigQueryRuns(self._conn)
         self._history = BigQueryHistory(self._conn)
         self._crawl = BigQueryCrawl(self._conn)
+        self._leases = BigQueryLeases(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -289,10 +292,12 @@ class BigQueryStore(Store):
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
-                     audit: AuditEntry | None = None) -> BaselineVersion:
+                     audit: AuditEntry | None = None,
+                     run_ids: Sequence[str] | None = None) -> BaselineVersion:
         return self._history.put_baseline(
             job, window_days=window_days, max_runs=max_runs, exclude_payload=exclude_payload,
-            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit)
+            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit,
+            run_ids=run_ids)
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
         return self._history.get_baseline(job, version)
@@ -320,3 +325,17 @@ class BigQueryStore(Store):
     def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
                            cursor: str | None = None) -> Page:
         return self._crawl.list_crawl_records(source, state=state, limit=limit, cursor=cursor)
+
+    # -- baseline membership and leases (see history.py, leases.py) ----------------------------
+
+    def history_window(self, job: str, window: HistoryWindow) -> HistorySelection:
+        return self._history.history_window(job, window)
+
+    def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
+        return self._history.baseline_run_ids(job, version)
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        return self._leases.acquire_lease(name, holder, ttl_s)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        self._leases.release_lease(name, holder)

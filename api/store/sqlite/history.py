@@ -21,6 +21,7 @@ from api.store.base import (
     AuditEntry,
     BaselineVersion,
     EvidenceColumns,
+    HistorySelection,
     HistoryWindow,
     NotFound,
     PayloadJobRuns,
@@ -28,6 +29,7 @@ from api.store.base import (
 )
 from api.store.codec import from_us, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
+from api.store.own_runs import without_own_runs
 from api.store.rows import check_limit, evidence_in
 from api.store.sqlite.db import Database
 from api.store.sqlite.results import test_ids
@@ -85,6 +87,37 @@ def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> N
     )
 
 
+def _unpack(packed: str) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted test ids and their (passes, failures, flakes, skips) from ``test_id * 8 + status``
+    codes joined by commas (parsed by numpy in C)."""
+    codes = (np.fromstring(packed, dtype=np.int64, sep=",") if packed
+             else np.empty(0, dtype=np.int64))
+    ids, position = np.unique(codes >> 3, return_inverse=True)
+    by_status = np.bincount(position * 5 + (codes & 7), minlength=len(ids) * 5).reshape(-1, 5)
+    # TestStatus: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked
+    return ids, np.stack([by_status[:, 0], by_status[:, 1] + by_status[:, 2],
+                          by_status[:, 4], by_status[:, 3]], axis=1)
+
+
+def _own_counts(conn: sqlite3.Connection, job_id: int, version: int, pks: list[int],
+                ids: np.ndarray) -> np.ndarray:
+    """(passes, failures, flakes) per test of ``ids`` over the payload's runs ``pks`` that the
+    version counted: usually none, so one indexed probe of at most a few dozen keys."""
+    own = np.zeros((len(ids), 3), dtype=np.float64)
+    if not pks:
+        return own
+    members = [row[0] for row in conn.execute(
+        "SELECT run_pk FROM baseline_runs WHERE job_id = ? AND version = ?"
+        " AND run_pk IN (SELECT value FROM json_each(?))", (job_id, version, json.dumps(pks)))]
+    if members:
+        (packed,) = conn.execute(
+            "SELECT group_concat(test_id * 8 + status) FROM results"
+            f" WHERE run_pk IN ({','.join('?' * len(members))})", members).fetchone()
+        member_ids, counts = _unpack(packed or "")
+        own[np.searchsorted(ids, member_ids)] = counts[:, :3]
+    return own
+
+
 def _payload_runs(conn: sqlite3.Connection, payload: str) -> list[PayloadJobRuns]:
     rows = conn.execute(
         f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
@@ -106,19 +139,25 @@ class SqliteHistory:
         self._db = db
 
     def history_tallies(self, job: str, window: HistoryWindow) -> tuple[int, list[TestTally]]:
+        chosen = self.history_window(job, window)
+        return len(chosen.run_ids), chosen.tallies
+
+    def history_window(self, job: str, window: HistoryWindow) -> HistorySelection:
         check_limit(window.max_runs)
         with self._db.read() as conn:
             job_id = _job_id(conn, job)
             if job_id is None:
-                return 0, []
+                return HistorySelection(run_ids=(), tallies=[])
             # Materialise the chosen runs first: the aggregate then walks only their ranges of
             # the results table (which is clustered by run).
             conn.execute("DROP TABLE IF EXISTS temp.chosen_runs")
-            conn.execute("CREATE TEMP TABLE chosen_runs (pk INTEGER PRIMARY KEY)")
+            conn.execute("CREATE TEMP TABLE chosen_runs (pk INTEGER PRIMARY KEY, run_id TEXT,"
+                         " seq INTEGER)")
             try:
                 conn.execute(
                     f"""INSERT INTO temp.chosen_runs
-                        SELECT pk FROM runs
+                        SELECT pk, run_id, row_number() OVER (
+                            ORDER BY coalesce(started_at, created_at) DESC, pk DESC) FROM runs
                         WHERE job_id = ? AND {evidence_in()}
                           AND coalesce(started_at, created_at) >= ?
                           AND (? IS NULL OR payload IS NULL OR payload != ?)
@@ -126,9 +165,10 @@ class SqliteHistory:
                     (job_id, to_us(window.since) if window.since else -(2**62),
                      window.exclude_payload, window.exclude_payload, window.max_runs),
                 )
-                (runs,) = conn.execute("SELECT count(*) FROM temp.chosen_runs").fetchone()
+                run_ids = tuple(str(run_id) for (run_id,) in conn.execute(
+                    "SELECT run_id FROM temp.chosen_runs ORDER BY seq"))
                 rows = conn.execute(_TALLY_SQL.format(runs="temp.chosen_runs u", where=""))
-                return int(runs), _tallies(rows)
+                return HistorySelection(run_ids=run_ids, tallies=_tallies(rows))
             finally:
                 conn.execute("DROP TABLE IF EXISTS temp.chosen_runs")
 
@@ -173,15 +213,7 @@ class SqliteHistory:
                 (packed,) = conn.execute(
                     "SELECT group_concat(test_id * 8 + status) FROM results"
                     f" WHERE run_pk IN ({','.join('?' * len(pks))})", pks).fetchone()
-            codes = (np.fromstring(packed, dtype=np.int64, sep=",") if packed
-                     else np.empty(0, dtype=np.int64))
-            pairs = np.stack([codes >> 3, codes & 7], axis=1)
-            ids, position = np.unique(pairs[:, 0], return_inverse=True)
-            by_status = np.bincount(position * 5 + pairs[:, 1],
-                                    minlength=len(ids) * 5).reshape(-1, 5)
-            # TestStatus: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked
-            counts = np.stack([by_status[:, 0], by_status[:, 1] + by_status[:, 2],
-                               by_status[:, 4], by_status[:, 3]], axis=1)
+            ids, counts = _unpack(packed)
             history = np.zeros((len(ids), 6), dtype=np.float64)
             absent = 0
             if baseline_version is not None and job_id is not None:
@@ -195,6 +227,8 @@ class SqliteHistory:
                 found[found] = record_ids[slot[found]] == ids[found]
                 history[found] = records[slot[found], 1:]
                 absent = len(record_ids) - int(found.sum())
+                history = without_own_runs(
+                    history, _own_counts(conn, job_id, baseline_version, pks, ids))
             names = conn.execute(
                 "SELECT suite, name FROM tests WHERE id IN (SELECT value FROM json_each(?))"
                 " ORDER BY id", (json.dumps(ids.tolist()),)).fetchall()
@@ -205,7 +239,8 @@ class SqliteHistory:
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
-                     audit: AuditEntry | None = None) -> BaselineVersion:
+                     audit: AuditEntry | None = None,
+                     run_ids: Sequence[str] | None = None) -> BaselineVersion:
         with self._db.write() as tx:
             conn = tx.conn
             job_id = _job_id(conn, job)
@@ -225,9 +260,31 @@ class SqliteHistory:
                   t.pass_rate, t.stddev, int(t.latched), t.observed_pass_rate)
                  for test_id, t in zip(ids, tests, strict=True)],
             )
+            if run_ids is not None:
+                # Runs deleted since the window was read are gone: nothing of theirs to remove.
+                conn.execute("UPDATE baselines SET runs_recorded = 1 WHERE job_id = ?"
+                             " AND version = ?", (job_id, version))
+                conn.execute(
+                    "INSERT OR IGNORE INTO baseline_runs SELECT ?, ?, pk FROM runs"
+                    " WHERE job_id = ? AND run_id IN (SELECT value FROM json_each(?))",
+                    (job_id, version, job_id, json.dumps(list(run_ids))))
             if audit is not None:
                 _insert_audit(conn, job_id, replace(audit, version=version))
             return _version_of(job, row)
+
+    def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
+        with self._db.read() as conn:
+            job_id = _job_id(conn, job)
+            head = None if job_id is None else conn.execute(
+                "SELECT runs_recorded FROM baselines WHERE job_id = ? AND version = ?",
+                (job_id, version)).fetchone()
+            if head is None:
+                raise NotFound(f"job {job!r} has no baseline version {version}")
+            if head[0] is None:
+                return None
+            return frozenset(str(run_id) for (run_id,) in conn.execute(
+                "SELECT u.run_id FROM baseline_runs b JOIN runs u ON u.pk = b.run_pk"
+                " WHERE b.job_id = ? AND b.version = ?", (job_id, version)))
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
         with self._db.read() as conn:

@@ -36,6 +36,7 @@ from api.store.base import (
     CrawlRecord,
     CrawlState,
     EvidenceColumns,
+    HistorySelection,
     HistoryWindow,
     PayloadJobRuns,
     RunFilter,
@@ -49,6 +50,7 @@ from api.store.rows import check_limit
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory
+from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
@@ -72,6 +74,7 @@ class SqliteStore(Store):
         self._runs = SqliteRuns(self.db)
         self._history = SqliteHistory(self.db)
         self._crawl = SqliteCrawl(self.db)
+        self._leases = SqliteLeases(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -255,10 +258,12 @@ class SqliteStore(Store):
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
                      tests: Sequence[TestBaseline], note: str | None = None,
-                     audit: AuditEntry | None = None) -> BaselineVersion:
+                     audit: AuditEntry | None = None,
+                     run_ids: Sequence[str] | None = None) -> BaselineVersion:
         return self._history.put_baseline(
             job, window_days=window_days, max_runs=max_runs, exclude_payload=exclude_payload,
-            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit)
+            latch=latch, runs=runs, prior=prior, tests=tests, note=note, audit=audit,
+            run_ids=run_ids)
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
         return self._history.get_baseline(job, version)
@@ -286,3 +291,17 @@ class SqliteStore(Store):
     def list_crawl_records(self, source: str, *, state: CrawlState | None = None, limit: int,
                            cursor: str | None = None) -> Page:
         return self._crawl.list_crawl_records(source, state=state, limit=limit, cursor=cursor)
+
+    # -- baseline membership and leases (see history.py, leases.py) ----------------------------
+
+    def history_window(self, job: str, window: HistoryWindow) -> HistorySelection:
+        return self._history.history_window(job, window)
+
+    def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
+        return self._history.baseline_run_ids(job, version)
+
+    def acquire_lease(self, name: str, holder: str, ttl_s: float) -> bool:
+        return self._leases.acquire_lease(name, holder, ttl_s)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        self._leases.release_lease(name, holder)
