@@ -238,3 +238,37 @@ class Page:
     items: tuple
     next_cursor: str | None
 
+
+
+# -- job settings changes (the audit log's field entries) -------------------------------------
+
+FieldChange = tuple[str, object, object]  # (field, old JSON value, new JSON value)
+
+
+def job_field_changes(old: Job | None, spec: JobSpec) -> list[FieldChange]:
+    """What ``spec`` would change in ``old`` (``None``: a job not created yet), field by field.
+
+    ``variant``, ``policy`` and ``expected_runs`` are fields of their own; each key of
+    ``settings`` is one field named as the key (no setting shares a name with a job field),
+    since a ``settings`` put replaces the whole map. An absent value is ``None``.
+    """
+    changes: list[FieldChange] = []
+    before: dict[str, object] = {
+        "variant": dict(old.variant) if old else {},
+        "policy": old.policy if old else None,
+        "expected_runs": old.expected_runs if old else None,
+    }
+    for name in ("variant", "policy", "expected_runs"):
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        value = dict(value) if name == "variant" else value
+        if value != before[name]:
+            changes.append((name, before[name], value))
+    if spec.settings is not None:
+        current = dict(old.settings) if old else {}
+        wanted = dict(spec.settings)
+        for key in sorted(set(current) | set(wanted)):
+            if current.get(key) != wanted.get(key) or (key in current) != (key in wanted):
+                changes.append((key, current.get(key), wanted.get(key)))
+    return changes

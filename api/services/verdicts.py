@@ -8,8 +8,8 @@ fails if any job fails, is pending if any job is pending, and passes otherwise.
 No silent pass (SPEC section 5, fail-safe rules): a job without a usable baseline (none, or
 one of zero runs) carries a :class:`VerdictWarning` (``no_baseline``), repeated in the
 payload's list, that the CLI, the action and the Markdown show; with the job setting
-``require_baseline`` it fails outright. Whatever the policy, the fail-safe floor of :mod:`api.stats.floor` still blocks a
-test that failed every one of at least 3 counted runs.
+``require_baseline`` it fails outright. Whatever the policy, the fail-safe floor of
+:mod:`api.stats.floor` still blocks a test that failed every one of at least 3 counted runs.
 
 A :class:`VerdictCache` (the API keeps one per app) holds verdicts validated by a *stamp* that
 changes whenever anything the verdict depends on changes (a run of the payload, the

@@ -11,9 +11,12 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.domain import TestStatus, merge_status
+
+if TYPE_CHECKING:
+    from api.store.base import AuditEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -92,3 +95,15 @@ def merge_entry(
                 message = candidate[2]
                 break
     return status, duration, message
+
+
+def audit_values(entry: AuditEntry) -> tuple[str | None, str | None]:
+    """An audit entry's old and new values as JSON text (``None`` when it names no field)."""
+    if entry.field is None:
+        return None, None
+    return (json.dumps(entry.old, sort_keys=True, ensure_ascii=False),
+            json.dumps(entry.new, sort_keys=True, ensure_ascii=False))
+
+
+def audit_value(text: str | None) -> object:
+    return None if text is None else json.loads(text)
