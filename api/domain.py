@@ -117,6 +117,7 @@ class TestResult:
     status: TestStatus
     duration_s: float | None = None
     message: str | None = None
+    informing: bool = False  # JUnit lifecycle="informing" (or inline "informing"): never blocks
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,6 @@ from api.services.job_settings import JobSettings
 from api.store import NotFound, RunFilter, Store
 from api.store.cursor import decode_offset, encode_offset
 
-
 #: Fields a write token may change: ``variant`` only labels the job (no verdict reads it).
 #: Everything else (``policy``, ``expected_runs`` and every setting) can weaken the gate.
 UNGOVERNED_FIELDS = frozenset({"variant"})
@@ -76,6 +75,7 @@ def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
             status=TestStatus.from_wire(item["status"]),
             duration_s=item.get("duration_s"),
             message=truncate_message(item.get("message")),
+            informing=bool(item.get("informing")),
         )
         key = (result.suite, result.name)
         earlier = merged.get(key)
@@ -89,6 +89,7 @@ def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
                 duration_s=result.duration_s if result.duration_s is not None
                 else earlier.duration_s,
                 message=earlier.message or result.message,
+                informing=earlier.informing or result.informing,
             )
     return list(merged.values())
 

@@ -243,7 +243,8 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
                                      item.baseline.version if item.baseline else None)
     evidence = evidence_from_columns(
         columns.suites, columns.names, columns.counts, columns.history, columns.absent,
-        informing=settings.is_informing if settings.informing else None)
+        informing=settings.is_informing if settings.informing else None,
+        flagged=columns.informing)
     result: PolicyResult = evaluate(
         policy, evidence, None, item.baseline.prior if item.baseline else None,
         informing=settings.is_informing if settings.informing else None,

@@ -124,6 +124,9 @@ class EvidenceColumns:
     counts: np.ndarray
     history: np.ndarray
     absent: int
+    # bool per row: the test was marked informing (JUnit lifecycle="informing") in any of the
+    # counted runs; ``None`` reads as all False.
+    informing: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)

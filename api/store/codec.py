@@ -73,9 +73,11 @@ def duration_ms(seconds: float | None) -> int | None:
 
 
 def merge_entry(
-    first: tuple[int, int | None, str | None], second: tuple[int, int | None, str | None]
-) -> tuple[int, int | None, str | None]:
-    """Merge two outcomes ``(status, duration_ms, message)`` of one test within one run.
+    first: tuple[int, int | None, str | None, bool],
+    second: tuple[int, int | None, str | None, bool],
+) -> tuple[int, int | None, str | None, bool]:
+    """Merge two outcomes ``(status, duration_ms, message, informing)`` of one test within one
+    run. The result is informing when either is (a file that marks it so is believed).
 
     Durations add up (the test really ran that long in total). The message kept is the first
     one explaining a failure, so a flake still shows why its failing attempt failed; failing
@@ -94,7 +96,7 @@ def merge_entry(
             if candidate[2] is not None and candidate[0] == status:
                 message = candidate[2]
                 break
-    return status, duration, message
+    return status, duration, message, first[3] or second[3]
 
 
 def audit_values(entry: AuditEntry) -> tuple[str | None, str | None]:

@@ -88,13 +88,16 @@ class BigQueryHistory:
 
     # -- evidence ----------------------------------------------------------------------------
 
-    def _tallies(self, job: str, runs: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Per-test (suite, name, passes, failures, flakes, skips) over the given runs."""
+    def _tallies(self, job: str, runs: list[tuple[Any, ...]], *,
+                 informing: bool = False) -> list[tuple[Any, ...]]:
+        """Per-test (suite, name, passes, failures, flakes, skips) over the given runs, and
+        with ``informing`` whether any of them marked the test informing."""
         if not runs:
             return []
         c = self._conn
+        marked = ", COUNTIF(informing) > 0" if informing else ""
         return c.rows(
-            f"SELECT suite, name, {_TALLY} FROM {c.table('results')}"
+            f"SELECT suite, name, {_TALLY}{marked} FROM {c.table('results')}"
             " WHERE run_day IN UNNEST(@days) AND job = @job AND gen IN UNNEST(@gens)"
             " GROUP BY suite, name",
             days=dates(sorted({day for _, day in runs})), job=job,
@@ -160,7 +163,7 @@ class BigQueryHistory:
         runs = c.rows(f"SELECT gen, run_day FROM {c.table('runs')} WHERE job = @job"
                       f" AND payload = @payload AND {evidence_in()}",
                       job=job, payload=payload)
-        tallies = self._tallies(job, runs)
+        tallies = self._tallies(job, runs, informing=True)
         records: list[tuple[Any, ...]] = []
         if baseline_version is not None:
             records = c.rows(
@@ -170,7 +173,7 @@ class BigQueryHistory:
                 " WHERE t.job = @job AND t.version = @v AND h.job = @job AND h.version = @v",
                 job=job, v=baseline_version)
         index = {(s, n): i for i, (s, n, *_) in enumerate(tallies)}
-        counts = np.array([row[2:] for row in tallies], dtype=np.int64).reshape(-1, 4)
+        counts = np.array([row[2:6] for row in tallies], dtype=np.int64).reshape(-1, 4)
         history = np.zeros((len(tallies), 6), dtype=np.float64)
         absent = 0
         for suite, name, runs_, passes, failures, flakes, rate, latched in records:
@@ -181,7 +184,9 @@ class BigQueryHistory:
                 history[i] = (runs_, passes, failures, flakes, rate, float(bool(latched)))
         return EvidenceColumns(suites=tuple(row[0] for row in tallies),
                                names=tuple(row[1] for row in tallies),
-                               counts=counts, history=history, absent=absent)
+                               counts=counts, history=history, absent=absent,
+                               informing=np.array([bool(row[6]) for row in tallies],
+                                                  dtype=bool))
 
     # -- baselines ---------------------------------------------------------------------------
 

@@ -200,9 +200,13 @@ class SqliteHistory:
             names = conn.execute(
                 "SELECT suite, name FROM tests WHERE id IN (SELECT value FROM json_each(?))"
                 " ORDER BY id", (json.dumps(ids.tolist()),)).fetchall()
+            marked = [] if not pks else [row[0] for row in conn.execute(
+                "SELECT DISTINCT test_id FROM informing"
+                f" WHERE run_pk IN ({','.join('?' * len(pks))})", pks)]
         return EvidenceColumns(suites=tuple(suite for suite, _ in names),
                                names=tuple(name for _, name in names),
-                               counts=counts, history=history, absent=absent)
+                               counts=counts, history=history, absent=absent,
+                               informing=np.isin(ids, np.array(marked, dtype=np.int64)))
 
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
