@@ -208,6 +208,10 @@ def _report(verdict: Verdict | None, markdown: str | None, payload: str, report_
         add_summary(f"{markdown.rstrip()}\n\n[full report]({report_url})\n")
     else:
         add_summary(f"## ⏳ flakegate: payload `{cell(payload)}` has no verdict yet\n")
+    for warning in verdict.warnings if verdict else ():
+        # The summary shows them too (the server's Markdown); the annotation makes a pass
+        # without a baseline visible on the run's page.
+        command("warning", warning.message, title=f"flakegate: {warning.code or 'warning'}")
     for job, item in regressions[:MAX_ANNOTATIONS]:
         command("error", regression_line(job, item), title=f"flakegate regression in {job}")
     if len(regressions) > MAX_ANNOTATIONS:

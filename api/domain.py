@@ -148,7 +148,8 @@ def merge_results(earlier: TestResult, later: TestResult, *,
     status, duration, message = merge_outcome(
         (earlier.status, earlier.duration_s, earlier.message),
         (later.status, later.duration_s, later.message), limit=limit)
-    return TestResult(earlier.name, earlier.suite, status, duration, message)
+    return TestResult(earlier.name, earlier.suite, status, duration, message,
+                      informing=earlier.informing or later.informing)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +163,7 @@ class TestResult:
     status: TestStatus
     duration_s: float | None = None
     message: str | None = None
+    informing: bool = False  # JUnit lifecycle="informing" (or inline "informing"): never blocks
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,3 +285,37 @@ class Page:
     items: tuple
     next_cursor: str | None
 
+
+
+# -- job settings changes (the audit log's field entries) -------------------------------------
+
+FieldChange = tuple[str, object, object]  # (field, old JSON value, new JSON value)
+
+
+def job_field_changes(old: Job | None, spec: JobSpec) -> list[FieldChange]:
+    """What ``spec`` would change in ``old`` (``None``: a job not created yet), field by field.
+
+    ``variant``, ``policy`` and ``expected_runs`` are fields of their own; each key of
+    ``settings`` is one field named as the key (no setting shares a name with a job field),
+    since a ``settings`` put replaces the whole map. An absent value is ``None``.
+    """
+    changes: list[FieldChange] = []
+    before: dict[str, object] = {
+        "variant": dict(old.variant) if old else {},
+        "policy": old.policy if old else None,
+        "expected_runs": old.expected_runs if old else None,
+    }
+    for name in ("variant", "policy", "expected_runs"):
+        value = getattr(spec, name)
+        if value is None:
+            continue
+        value = dict(value) if name == "variant" else value
+        if value != before[name]:
+            changes.append((name, before[name], value))
+    if spec.settings is not None:
+        current = dict(old.settings) if old else {}
+        wanted = dict(spec.settings)
+        for key in sorted(set(current) | set(wanted)):
+            if current.get(key) != wanted.get(key) or (key in current) != (key in wanted):
+                changes.append((key, current.get(key), wanted.get(key)))
+    return changes

@@ -15,7 +15,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.junit import JunitParseError
-from api.services.errors import InvalidInput, InvalidUpload
+from api.services.errors import Forbidden, InvalidInput, InvalidUpload
 from api.store import InvalidCursor, NotFound, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,10 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationError)
     def _validation(err: ValidationError) -> Response:
         return error_response(422, "the request has invalid fields", details=err.messages)
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(err: Forbidden) -> Response:
+        return error_response(403, err.message, details={"fields": err.fields})
 
     @app.errorhandler(InvalidInput)
     def _invalid_input(err: InvalidInput) -> Response:

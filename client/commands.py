@@ -30,7 +30,7 @@ from client.cli_support import (
 from client.durations import format_duration, parse_duration
 from client.exit_status import ExitStatus
 from client.models import FINAL_RUN_STATUSES, Run, Verdict
-from client.render import render_json, render_text
+from client.render import render_json, render_text, warning_lines
 from client.upload import DEFAULT_BATCH_BYTES, split_patterns
 
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20,
@@ -137,6 +137,10 @@ def _run_finish(args: argparse.Namespace) -> int:
 
 
 def _show_verdict(args: argparse.Namespace, client: Client, verdict: Verdict) -> None:
+    # Warnings (e.g. no baseline) go to stderr in every format, so a pass is never silent
+    # while --format json output on stdout stays the body as the server sent it.
+    for line in warning_lines(verdict):
+        print(line, file=sys.stderr)
     if args.format == "json":
         sys.stdout.write(render_json(verdict))
     elif args.format == "markdown":

@@ -216,6 +216,22 @@ class Regression:
 
 
 @dataclass(frozen=True, slots=True)
+class VerdictWarning:
+    """A warning of the verdict (e.g. code ``no_baseline``): shown, never a verdict itself."""
+
+    code: str
+    job: str
+    message: str
+
+    @classmethod
+    def from_json(cls, body: Any) -> VerdictWarning:
+        if isinstance(body, str):  # a bare string is a message with no code
+            return cls(code="", job="", message=body)
+        return cls(code=str(body.get("code") or ""), job=str(body.get("job") or ""),
+                   message=str(body.get("message") or ""))
+
+
+@dataclass(frozen=True, slots=True)
 class JobVerdict:
     job: str
     verdict: str
@@ -249,6 +265,7 @@ class Verdict:
     deadline: datetime | None
     deadline_passed: bool
     jobs: tuple[JobVerdict, ...]
+    warnings: tuple[VerdictWarning, ...] = ()
     #: The body as the server sent it, for ``--format json`` and for fields newer than us.
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
     etag: str | None = field(default=None, compare=False)
@@ -279,5 +296,7 @@ class Verdict:
             deadline=parse_time(body.get("deadline")),
             deadline_passed=bool(body.get("deadline_passed", False)),
             jobs=tuple(JobVerdict.from_json(item) for item in body.get("jobs") or ()),
+            warnings=tuple(VerdictWarning.from_json(item)
+                           for item in body.get("warnings") or ()),
             raw=dict(body), etag=etag,
         )

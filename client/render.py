@@ -73,5 +73,11 @@ def render_text(verdict: Verdict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def warning_lines(verdict: Verdict) -> list[str]:
+    """One line per warning of the verdict, for stderr (stdout keeps the chosen format)."""
+    return [f"flakegate: warning{f' ({item.code})' if item.code else ''}: {item.message}"
+            for item in verdict.warnings]
+
+
 def render_json(verdict: Verdict) -> str:
     return json.dumps(verdict.raw, indent=2, sort_keys=False) + "\n"

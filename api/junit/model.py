@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from api.domain import TestResult
 
@@ -25,8 +25,15 @@ class ParsedJunit:
     totals: CaseTotals
     declared: CaseTotals | None
     # (suite, name) of the tests a testcase marked lifecycle="informing" (OpenShift's
-    # job-run-aggregator): reported, never blocking. Not yet stored or judged.
+    # job-run-aggregator): reported, never blocking. :meth:`results` carries it per result.
     informing: frozenset[tuple[str, str]] = frozenset()
+
+    def results(self) -> tuple[TestResult, ...]:
+        """The tests as stored: each marked ``informing`` when its key is in ``informing``."""
+        if not self.informing:
+            return self.tests
+        return tuple(replace(test, informing=True) if (test.suite, test.name) in self.informing
+                     else test for test in self.tests)
 
 
 class JunitParseError(ValueError):

@@ -54,8 +54,8 @@ Suite-level failures
 Lifecycle
     ``lifecycle="informing"`` on a ``<testcase>`` (read by OpenShift's job-run-aggregator: the
     test is reported but must not block) puts the test's identity in ``informing``; a test is
-    informing if any of its repeated testcases says so. :class:`api.domain.TestResult` has no
-    field for it, so it travels beside the results.
+    informing if any of its repeated testcases says so. It travels beside the results, and
+    :meth:`ParsedJunit.results` sets each result's ``informing`` flag from it.
 
 Encodings
     Any encoding Python's codecs know is read, per the BOM or the XML declaration; those expat

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, Response, g, jsonify
 
 from api.auth import require
@@ -16,6 +18,7 @@ from api.schemas.baselines import (
 )
 from api.schemas.common import PageQuery, page_dump
 from api.services import baselines
+from api.store import AuditEntry
 
 bp = Blueprint("baselines", __name__)
 
@@ -24,7 +27,10 @@ bp = Blueprint("baselines", __name__)
 @require(Scope.WRITE)
 def compute_baseline(job: str) -> tuple[Response, int]:
     fields = load_body(BaselineComputeSchema())
-    version = baselines.compute(get_store(), job, **fields)
+    # Without latch a new version may lower pass rates: who computed it is worth keeping.
+    entry = AuditEntry(job=job, action="compute", actor=g.actor, reason=fields.get("note") or "",
+                       tests=(), version=None, at=datetime.now(UTC))
+    version = baselines.compute(get_store(), job, audit=entry, **fields)
     return jsonify(BaselineVersionSchema().dump(version)), 201
 
 
@@ -58,7 +64,8 @@ def loosen(job: str) -> tuple[Response, int]:
     return jsonify(BaselineVersionSchema().dump(version)), 201
 
 
-@bp.get("/jobs/<seg:job>/baseline/audit")
+@bp.get("/jobs/<seg:job>/audit")
+@bp.get("/jobs/<seg:job>/baseline/audit")  # the older path, kept as an alias
 @require(Scope.READ)
 def audit(job: str) -> Response:
     query = load_query(PageQuery())

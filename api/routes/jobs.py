@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from api.auth import require
 from api.db import get_store
@@ -26,7 +26,8 @@ def list_jobs() -> Response:
 def put_job(job: str) -> tuple[Response, int]:
     check_path_names(job=job)
     fields = load_body(JobPutSchema())
-    saved, outcome = catalog.put_job(get_store(), job, fields)
+    saved, outcome = catalog.put_job(get_store(), job, fields, actor=g.actor,
+                                     admin=g.scope is Scope.ADMIN)
     return jsonify(JobSchema().dump(saved)), 201 if outcome is WriteOutcome.CREATED else 200
 
 

@@ -76,3 +76,6 @@ class AuditEntrySchema(Schema):
     reason = fields.String()
     version = fields.Integer()
     tests = fields.Function(lambda entry: [{"suite": s, "name": n} for s, n in entry.tests])
+    field = fields.String(allow_none=True)
+    old = fields.Raw(allow_none=True)
+    new = fields.Raw(allow_none=True)

@@ -27,6 +27,7 @@ class TestResultSchema(Schema):
                               validate=validate.Range(min=0, max=1e9))
     # Longer messages are accepted and truncated (head and tail kept), not refused.
     message = fields.String(load_default=None, allow_none=True)
+    informing = fields.Boolean(load_default=False)
 
 
 class RunPutSchema(Schema):
@@ -88,6 +89,7 @@ class TestResultDumpSchema(Schema):
     status = fields.Function(lambda result: result.status.wire)
     duration_s = fields.Float(allow_none=True)
     message = fields.String(allow_none=True)
+    informing = fields.Boolean()
 
 
 class AttachedFileSchema(FileSchema):

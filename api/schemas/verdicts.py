@@ -33,6 +33,12 @@ class RegressionSchema(Schema):
     reason = fields.String()
 
 
+class VerdictWarningSchema(Schema):
+    code = fields.String()
+    job = fields.String()
+    message = fields.String()
+
+
 class JobVerdictSchema(Schema):
     job = fields.String()
     verdict = fields.String()
@@ -43,6 +49,7 @@ class JobVerdictSchema(Schema):
     regressions = fields.List(fields.Nested(RegressionSchema))
     notes = fields.Dict(keys=fields.String(), values=fields.Integer())
     reason = fields.String()
+    warnings = fields.List(fields.Nested(VerdictWarningSchema))
 
 
 class PayloadVerdictSchema(Schema):
@@ -52,3 +59,4 @@ class PayloadVerdictSchema(Schema):
     deadline = fields.DateTime(allow_none=True)
     deadline_passed = fields.Boolean()
     jobs = fields.List(fields.Nested(JobVerdictSchema))
+    warnings = fields.List(fields.Nested(VerdictWarningSchema))

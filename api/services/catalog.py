@@ -17,19 +17,40 @@ from api.domain import (
     TestResult,
     TestStatus,
     WriteOutcome,
+    job_field_changes,
     merge_results,
     truncate_message,
 )
+from api.services.errors import Forbidden
 from api.services.ingest import Ingested, IngestObserver
 from api.services.job_settings import JobSettings
 from api.store import NotFound, RunFilter, Store
 from api.store.cursor import decode_offset, encode_offset
 
+#: Fields a write token may change: ``variant`` only labels the job (no verdict reads it).
+#: Everything else (``policy``, ``expected_runs`` and every setting) can weaken the gate.
+UNGOVERNED_FIELDS = frozenset({"variant"})
 
-def put_job(store: Store, name: str, fields: Mapping[str, Any]) -> tuple[Job, WriteOutcome]:
+
+def put_job(store: Store, name: str, fields: Mapping[str, Any], *, actor: str,
+            admin: bool) -> tuple[Job, WriteOutcome]:
+    """Create or update a job; every field changed is audited under ``actor``.
+
+    Without ``admin``, a change to any field but ``variant`` is refused with
+    :class:`Forbidden` naming the fields (an unchanged value is not a change). The check
+    reads the job first; the store then diffs against the job as it is at write time, so the
+    audit log holds what was really changed.
+    """
     if fields.get("settings") is not None:
         JobSettings.parse(fields["settings"])  # refuse unknown or mistyped settings up front
-    return store.put_job(JobSpec(name=name, **fields))
+    spec = JobSpec(name=name, **fields)
+    if not admin:
+        governed = sorted({field for field, _, _ in job_field_changes(store.get_job(name), spec)}
+                          - UNGOVERNED_FIELDS)
+        if governed:
+            raise Forbidden("changing " + ", ".join(governed) + " can weaken the gate: it "
+                            "needs a token with scope 'admin'", governed)
+    return store.put_job(spec, actor=actor)
 
 
 def get_job(store: Store, name: str) -> Job:
@@ -54,6 +75,7 @@ def merge_inline_tests(tests: Sequence[Mapping[str, Any]]) -> list[TestResult]:
             status=TestStatus.from_wire(item["status"]),
             duration_s=item.get("duration_s"),
             message=truncate_message(item.get("message")),
+            informing=bool(item.get("informing")),
         )
         key = (result.suite, result.name)
         earlier = merged.get(key)

@@ -8,6 +8,7 @@ and the store mean the same thing by it.
 
     ServiceError
     ├── InvalidInput     a field's value is refused (422 ``invalid``, per-field details)
+    ├── Forbidden        the caller's scope may not change these fields (403 ``forbidden``)
     └── InvalidUpload    a JUnit upload is refused before anything is stored (``code`` says why)
 """
 
@@ -30,6 +31,14 @@ class InvalidInput(ServiceError):
                  message: str = "the request has invalid fields") -> None:
         super().__init__(message)
         self.details = details
+
+
+class Forbidden(ServiceError):
+    """A change the caller's token may not make; ``fields`` names what it tried to change."""
+
+    def __init__(self, message: str, fields: list[str]) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 class InvalidUpload(ServiceError):

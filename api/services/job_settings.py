@@ -13,6 +13,10 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `max_runs` | int >= 1 | 200 | at most this many newest runs in a baseline |
 | `latch` | bool | false | a new baseline never lowers a test's pass rate |
 | `informing` | list of test names | [] | tests that are reported but never block |
+| `require_baseline` | bool | false | a job without a usable baseline fails (not just warns) |
+
+Every setting can weaken the gate, so changing any of them is an admin act, audited
+(:mod:`api.services.governance`).
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ class JobSettings:
     max_runs: int = POLICY_DEFAULTS.max_runs
     latch: bool = POLICY_DEFAULTS.latch
     informing: frozenset[str] = frozenset()
+    require_baseline: bool = False
 
     @classmethod
     def of(cls, job: Job) -> JobSettings:
@@ -64,11 +69,12 @@ class JobSettings:
         number("min_attempts", 1, 1000, integer=True)
         number("window_days", 1, 3650, integer=True)
         number("max_runs", 1, 100_000, integer=True)
-        if "latch" in raw:
-            if isinstance(raw["latch"], bool):
-                values["latch"] = raw["latch"]
-            else:
-                errors["latch"] = ["must be true or false"]
+        for flag in ("latch", "require_baseline"):
+            if flag in raw:
+                if isinstance(raw[flag], bool):
+                    values[flag] = raw[flag]
+                else:
+                    errors[flag] = ["must be true or false"]
         if "informing" in raw:
             names = raw["informing"]
             if isinstance(names, list) and all(isinstance(n, str) and n for n in names):

@@ -84,7 +84,7 @@ def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, li
         parsed = parse_junit(plain.data, filename=plain.name)
         digest = hashlib.sha256(plain.data).hexdigest()
         attached.append(AttachedFile(JunitFile(plain.name, digest, len(parsed.tests)),
-                                     parsed.tests))
+                                     parsed.results()))
     run, added = store.attach_junit(job, run_id, attached)
     if observer is not None:
         new = [item for item, was_added in zip(attached, added, strict=True) if was_added]

@@ -20,6 +20,10 @@ def render(verdict: PayloadVerdict) -> str:
     if verdict.deadline is not None:
         state = "passed" if verdict.deadline_passed else "not yet passed"
         lines += [f"Deadline {inline(verdict.deadline.isoformat())} ({state}).", ""]
+    if verdict.warnings:
+        # One paragraph each, no markup of ours beyond the icon: the message names the job.
+        for warning in verdict.warnings:
+            lines += [f"⚠️ Warning ({inline(warning.code)}): {inline(warning.message)}", ""]
     lines += ["| job | verdict | runs (counted/finished/expected) | baseline | tests | why |",
               "|---|---|---|---|---:|---|"]
     for job in verdict.jobs:

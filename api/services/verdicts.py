@@ -5,6 +5,12 @@ passed; otherwise the job's policy judges the tallies of its counted runs (``suc
 ``failure``; ``error`` and ``aborted`` are infrastructure outcomes, never evidence). The payload
 fails if any job fails, is pending if any job is pending, and passes otherwise.
 
+No silent pass (SPEC section 5, fail-safe rules): a job without a usable baseline (none, or
+one of zero runs) carries a :class:`VerdictWarning` (``no_baseline``), repeated in the
+payload's list, that the CLI, the action and the Markdown show; with the job setting
+``require_baseline`` it fails outright. Whatever the policy, the fail-safe floor of
+:mod:`api.stats.floor` still blocks a test that failed every one of at least 3 counted runs.
+
 A :class:`VerdictCache` (the API keeps one per app) holds verdicts validated by a *stamp* that
 changes whenever anything the verdict depends on changes (a run of the payload, the
 registration, a job's settings, a new baseline version, the deadline passing), so the cache
@@ -25,6 +31,7 @@ from api.domain import Job, Payload
 from api.services.job_settings import JobSettings
 from api.stats import DEFAULT_POLICY, evaluate
 from api.stats.evidence import evidence_from_columns
+from api.stats.floor import FLOOR_RUNS
 from api.stats.types import NoteKind, PolicyResult, Regression
 from api.store import BaselineVersion, NotFound, PayloadJobRuns, Store
 
@@ -40,6 +47,18 @@ class RunsSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class VerdictWarning:
+    """Something the reader of a verdict must know, with a stable ``code`` tools can match."""
+
+    code: str
+    job: str
+    message: str
+
+
+NO_BASELINE = "no_baseline"
+
+
+@dataclass(frozen=True, slots=True)
 class JobVerdict:
     job: str
     verdict: str
@@ -50,6 +69,7 @@ class JobVerdict:
     regressions: tuple[Regression, ...]
     notes: dict[str, int]
     reason: str
+    warnings: tuple[VerdictWarning, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +81,7 @@ class PayloadVerdict:
     deadline_passed: bool
     jobs: tuple[JobVerdict, ...]
     etag: str
+    warnings: tuple[VerdictWarning, ...] = ()  # every job's, in job order
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,7 +191,8 @@ def judge(store: Store, prepared: PreparedVerdict, *,
                             policy=prepared.policy or DEFAULT_POLICY,
                             deadline=payload.deadline if payload else None,
                             deadline_passed=prepared.deadline_passed, jobs=jobs,
-                            etag=prepared.etag)
+                            etag=prepared.etag,
+                            warnings=tuple(w for job in jobs for w in job.warnings))
     if cache is not None:
         cache.put(key, result)
     return result
@@ -193,10 +215,14 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
     summary = RunsSummary(expected=item.expected, finished=finished, counted=counted,
                           pending=max(0, item.expected - finished))
 
+    usable = _usable(item.baseline)
+    warnings = () if usable else (_no_baseline_warning(item.job.name, item.baseline,
+                                                       settings.require_baseline),)
+
     def verdict_without_tests(verdict: str, reason: str) -> JobVerdict:
         return JobVerdict(job=item.job.name, verdict=verdict, policy=policy, runs=summary,
                           baseline=item.baseline, tests_checked=0, regressions=(), notes={},
-                          reason=reason)
+                          reason=reason, warnings=warnings)
 
     if finished < item.expected and not deadline_passed:
         return verdict_without_tests(
@@ -208,11 +234,16 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
                f"none of the {finished} finished runs counts as evidence "
                f"({infra} ended in error or were aborted)")
         return verdict_without_tests(FAIL, why)
+    if not usable and settings.require_baseline:
+        return verdict_without_tests(
+            FAIL, "no usable baseline, and the job requires one (setting require_baseline): "
+                  "compute one with POST /jobs/{job}/baselines")
     columns = store.payload_evidence(item.job.name, payload_id,
                                      item.baseline.version if item.baseline else None)
     evidence = evidence_from_columns(
         columns.suites, columns.names, columns.counts, columns.history, columns.absent,
-        informing=settings.is_informing if settings.informing else None)
+        informing=settings.is_informing if settings.informing else None,
+        flagged=columns.informing)
     result: PolicyResult = evaluate(
         policy, evidence, None, item.baseline.prior if item.baseline else None,
         informing=settings.is_informing if settings.informing else None,
@@ -222,7 +253,24 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
                       runs=summary, baseline=item.baseline,
                       tests_checked=result.tests_checked, regressions=result.regressions,
                       notes=result.note_counts,
-                      reason=_reason(result, summary, item.baseline, deadline_passed))
+                      reason=_reason(result, summary, item.baseline, deadline_passed),
+                      warnings=warnings)
+
+
+def _usable(baseline: BaselineVersion | None) -> bool:
+    """A baseline judges something only if it was computed from at least one run."""
+    return baseline is not None and baseline.runs > 0
+
+
+def _no_baseline_warning(job: str, baseline: BaselineVersion | None,
+                         required: bool) -> VerdictWarning:
+    what = ("no baseline" if baseline is None
+            else f"baseline v{baseline.version} holds no runs")
+    then = ("the job fails until one is computed" if required else
+            "every test is judged as new; only a test failing every one of at least "
+            f"{FLOOR_RUNS} counted runs blocks")
+    return VerdictWarning(code=NO_BASELINE, job=job,
+                   message=f"job {job!r} has {what}: {then} (POST /jobs/{{job}}/baselines)")
 
 
 def _reason(result: PolicyResult, runs: RunsSummary, baseline: BaselineVersion | None,

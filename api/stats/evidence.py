@@ -62,13 +62,16 @@ def evidence_from_columns(
     history: np.ndarray,
     absent: int,
     informing: Informing | None = None,
+    flagged: np.ndarray | None = None,
 ) -> EvidenceArrays:
     """Build :class:`EvidenceArrays` from a store's columnar read, without per-test objects.
 
     ``counts`` is ``(n, 4)``: passes (clean), failures, flakes, skips in the payload's counted
     runs. ``history`` is ``(n, 6)``: the baseline's runs, passes, failures, flakes, pass rate and
-    latched flag (runs 0: no record). Same semantics as :func:`prepare_evidence`; ``baselines``
-    is left empty because no policy reads the records themselves.
+    latched flag (runs 0: no record). ``flagged`` (bool per row) marks further tests informing:
+    those the results themselves marked (JUnit ``lifecycle="informing"``). Same semantics as
+    :func:`prepare_evidence`; ``baselines`` is left empty because no policy reads the records
+    themselves.
     """
     clean, failures, flakes, skips = (counts[:, column].astype(np.int64) for column in range(4))
     runs, h_passes, h_failures, h_flakes, rate, latched = (history[:, c] for c in range(6))
@@ -76,6 +79,10 @@ def evidence_from_columns(
     latched = latched.astype(bool) & has_history
     passes = clean + flakes
     is_informing = informing_predicate(informing)
+    marked = (np.array([is_informing(s, n) for s, n in zip(suites, names, strict=True)],
+                       dtype=bool) if informing else np.zeros(len(names), dtype=bool))
+    if flagged is not None:  # results the upload itself marked informing
+        marked = marked | flagged.astype(bool)
     return EvidenceArrays(
         suites=suites,
         names=names,
@@ -90,8 +97,7 @@ def evidence_from_columns(
         hist_passes=np.where(latched, runs * rate, h_passes + h_flakes),
         hist_failures=np.where(latched, runs * (1.0 - rate), h_failures),
         hist_rate=np.where(has_history, rate, np.nan),
-        informing=np.array([is_informing(s, n) for s, n in zip(suites, names, strict=True)],
-                           dtype=bool) if informing else np.zeros(len(names), dtype=bool),
+        informing=marked,
         absent=absent,
     )
 

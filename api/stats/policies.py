@@ -8,7 +8,8 @@ Each policy is a pure function ``evaluate(evidence, baselines, prior, *, informi
 * ``bayes`` (:mod:`api.stats.bayes`, the default): beta-binomial posterior predictive with a
   per-payload false-block budget.
 
-A payload fails when any of its jobs fails (:func:`combine`).
+:func:`evaluate` applies the fail-safe floor (:mod:`api.stats.floor`) after any policy. A
+payload fails when any of its jobs fails (:func:`combine`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from api.stats import aggregator, bayes, stddev
 from api.stats.evidence import EvidenceArrays, as_evidence
+from api.stats.floor import apply_floor
 from api.stats.types import (
     Informing,
     PolicyResult,
@@ -80,7 +82,8 @@ def evaluate(
     name = policy or DEFAULT_POLICY
     validate(name, knobs)
     evidence = as_evidence(evidence, baselines, informing)
-    return POLICIES[name](evidence, baselines, prior, informing=informing, **knobs)
+    result = POLICIES[name](evidence, baselines, prior, informing=informing, **knobs)
+    return apply_floor(result, evidence)  # no policy or knob goes below the fail-safe floor
 
 
 def combine(results: Iterable[PolicyResult]) -> Verdict:

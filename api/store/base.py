@@ -133,6 +133,9 @@ class EvidenceColumns:
     counts: np.ndarray
     history: np.ndarray
     absent: int
+    # bool per row: the test was marked informing (JUnit lifecycle="informing") in any of the
+    # counted runs; ``None`` reads as all False.
+    informing: np.ndarray | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +162,10 @@ class AuditEntry:
     tests: tuple[TestKey, ...]
     version: int | None
     at: datetime
+    # A settings change (``action`` "settings") names its field and JSON old/new values.
+    field: str | None = None
+    old: object = None
+    new: object = None
 
 
 class CrawlState(enum.StrEnum):
@@ -232,8 +239,14 @@ class Store(abc.ABC):
     # -- jobs --------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def put_job(self, spec: JobSpec) -> tuple[Job, WriteOutcome]:
-        """Create the job, or update the fields of ``spec`` that are not ``None``."""
+    def put_job(self, spec: JobSpec, *, actor: str | None = None) -> tuple[Job, WriteOutcome]:
+        """Create the job, or update the fields of ``spec`` that are not ``None``.
+
+        With ``actor``, every field the write changes (:func:`api.domain.job_field_changes`
+        of the job as stored at write time) is appended to the job's audit log as an
+        ``AuditEntry(action="settings", field=..., old=..., new=...)`` in the same
+        transaction: a settings change is never stored unaudited. An unchanged put adds none.
+        """
 
     @abc.abstractmethod
     def get_job(self, name: str) -> Job | None: ...

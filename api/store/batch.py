@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from api.domain import JunitFile, RunCounts, TestResult, TestStatus, truncate_message
 from api.store.base import AttachedFile
 from api.store.codec import duration_ms, merge_entry
 
-Entry = tuple[int, int | None, str | None]  # (status, duration_ms, message)
+Entry = tuple[int, int | None, str | None, bool]  # (status, duration_ms, message, informing)
 
 _VALID_STATUSES = frozenset(int(s) for s in TestStatus)
 
@@ -29,14 +29,16 @@ class Batch:
     statuses: list[int]
     durations: list[int | None]
     messages: list[tuple[int, str]]  # (index into keys, message), only where there is one
+    informing: list[int] = field(default_factory=list)  # indices of informing results
 
     def counts(self) -> RunCounts:
         return RunCounts.tally(Counter(self.statuses).items())
 
     def entries(self) -> dict[tuple[str, str], Entry]:
         text = dict(self.messages)
+        informing = set(self.informing)
         return {
-            key: (status, duration, text.get(i))
+            key: (status, duration, text.get(i), i in informing)
             for i, (key, status, duration) in enumerate(
                 zip(self.keys, self.statuses, self.durations, strict=True)
             )
@@ -64,15 +66,17 @@ def prepare_tests(tests: Sequence[TestResult]) -> Batch:
     except (ValueError, OverflowError, TypeError):
         durations = [duration_ms(t.duration_s) for t in items]
     messages = [(i, _truncated(m)) for i, t in enumerate(items) if (m := t.message) is not None]
+    informing = [i for i, t in enumerate(items) if t.informing]
     for key in set(keys):
         if not (isinstance(key[0], str) and isinstance(key[1], str)):
             raise TypeError(f"test suite and name must be text, got {key!r}")
     if len(set(keys)) == len(keys):
-        return Batch(keys, statuses, durations, messages)
+        return Batch(keys, statuses, durations, messages, informing)
     text = dict(messages)
+    marked = set(informing)
     merged: dict[tuple[str, str], Entry] = {}
     for i, key in enumerate(keys):
-        merge_entries(merged, {key: (statuses[i], durations[i], text.get(i))})
+        merge_entries(merged, {key: (statuses[i], durations[i], text.get(i), i in marked)})
     return batch_of(merged)
 
 
@@ -121,4 +125,5 @@ def batch_of(entries: dict[tuple[str, str], Entry]) -> Batch:
         [v[0] for v in values],
         [v[1] for v in values],
         [(i, v[2]) for i, v in enumerate(values) if v[2] is not None],
+        [i for i, v in enumerate(values) if v[3]],
     )

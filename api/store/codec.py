@@ -11,9 +11,12 @@ import math
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from api.domain import TestStatus, merge_outcome
+
+if TYPE_CHECKING:
+    from api.store.base import AuditEntry
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -69,9 +72,24 @@ def duration_ms(seconds: float | None) -> int | None:
 
 
 def merge_entry(
-    first: tuple[int, int | None, str | None], second: tuple[int, int | None, str | None]
-) -> tuple[int, int | None, str | None]:
-    """:func:`api.domain.merge_outcome` over stored entries ``(status, duration_ms, message)``."""
+    first: tuple[int, int | None, str | None, bool],
+    second: tuple[int, int | None, str | None, bool],
+) -> tuple[int, int | None, str | None, bool]:
+    """:func:`api.domain.merge_outcome` over stored entries ``(status, duration_ms, message,
+    informing)``; the result is informing when either is (a file that marks it so is believed).
+    """
     status, duration, message = merge_outcome((STATUSES[first[0]], first[1], first[2]),
                                               (STATUSES[second[0]], second[1], second[2]))
-    return int(status), duration, message
+    return int(status), duration, message, first[3] or second[3]
+
+
+def audit_values(entry: AuditEntry) -> tuple[str | None, str | None]:
+    """An audit entry's old and new values as JSON text (``None`` when it names no field)."""
+    if entry.field is None:
+        return None, None
+    return (json.dumps(entry.old, sort_keys=True, ensure_ascii=False),
+            json.dumps(entry.new, sort_keys=True, ensure_ascii=False))
+
+
+def audit_value(text: str | None) -> object:
+    return None if text is None else json.loads(text)

@@ -73,8 +73,9 @@ def test_latching_never_lowers_and_loosening_is_explicit_and_audited(
     record = next(t for t in api.get(f"{job_path(JOB)}/baseline").json["items"]
                   if t["name"] == "test-000")
     assert record["latched"] is False and record["pass_rate"] == 0.75
+    # One log since issue 10: the loosening is the newest entry, after settings and computes.
     audit = api.get(f"{job_path(JOB)}/baseline/audit").json["items"]
-    assert len(audit) == 1
+    assert [e["action"] for e in audit].count("loosen") == 1
     entry = audit[0]
     assert entry["action"] == "loosen" and entry["reason"] == body["reason"]
     assert entry["tests"] == [{"suite": "e2e", "name": "test-000"}]

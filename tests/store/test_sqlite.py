@@ -320,7 +320,8 @@ def test_a_writer_gives_up_after_the_busy_timeout_and_writes_nothing(db_path: Pa
 
 def test_migrations_are_versioned_and_applied_once(sqlite_store: SqliteStore) -> None:
     migrations = load_migrations()
-    assert [m.version for m in migrations] == list(range(1, len(migrations) + 1))
+    versions = [m.version for m in migrations]
+    assert versions == sorted(set(versions)) and versions[0] == 1
     rows = sqlite_store.connection.execute(
         "SELECT version, name FROM schema_version ORDER BY version"
     ).fetchall()
@@ -339,7 +340,7 @@ def test_a_later_migration_is_applied_once_on_top(sqlite_store: SqliteStore) -> 
     conn = sqlite_store.connection
     base = load_migrations()
     extra = Migration(
-        len(base) + 1,
+        base[-1].version + 1,
         "labels",
         "CREATE TABLE labels (run_pk INTEGER NOT NULL REFERENCES runs (pk), label TEXT);\n"
         "CREATE TRIGGER labels_trim AFTER INSERT ON labels BEGIN\n"
@@ -349,7 +350,7 @@ def test_a_later_migration_is_applied_once_on_top(sqlite_store: SqliteStore) -> 
     assert len(extra.statements()) == 2, "a trigger body stays one statement"
     assert apply_migrations(conn, (*base, extra)) == extra.version
     assert apply_migrations(conn, (*base, extra)) == extra.version
-    assert scalar(sqlite_store, "SELECT count(*) FROM schema_version") == extra.version
+    assert scalar(sqlite_store, "SELECT count(*) FROM schema_version") == len(base) + 1
     with pytest.raises(StoreError, match="newer"):
         sqlite_store.migrate()  # the code knows fewer migrations than the file has
 
@@ -358,7 +359,7 @@ def test_a_failing_migration_is_rolled_back_whole(sqlite_store: SqliteStore) -> 
     conn = sqlite_store.connection
     base = load_migrations()
     broken = Migration(
-        len(base) + 1,
+        base[-1].version + 1,
         "broken",
         "CREATE TABLE half_done (x INTEGER);\nINSERT INTO half_done VALUES (1);\n"
         "ALTER TABLE no_such_table ADD COLUMN y INTEGER;\n",
@@ -366,7 +367,7 @@ def test_a_failing_migration_is_rolled_back_whole(sqlite_store: SqliteStore) -> 
     with pytest.raises(sqlite3.OperationalError):
         apply_migrations(conn, (*base, broken))
     assert not conn.in_transaction
-    assert scalar(sqlite_store, "SELECT max(version) FROM schema_version") == len(base)
+    assert scalar(sqlite_store, "SELECT max(version) FROM schema_version") == base[-1].version
     assert scalar(sqlite_store, "SELECT count(*) FROM sqlite_master WHERE name = 'half_done'") == 0
 
 
@@ -375,7 +376,7 @@ def test_concurrent_migrations_from_several_processes_agree(db_path: Path) -> No
     latest = load_migrations()[-1].version
     assert versions == [latest] * 4
     with SqliteStore(db_path) as store:
-        assert scalar(store, "SELECT count(*) FROM schema_version") == latest
+        assert scalar(store, "SELECT count(*) FROM schema_version") == len(load_migrations())
         assert store.integrity_check() == []
 
 

@@ -45,7 +45,7 @@ from api.store.bigquery.rows import (
     payload_of,
     ts,
 )
-from api.store.codec import to_us
+from api.store.codec import audit_value, audit_values, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.own_runs import without_own_runs
 from api.store.rows import check_limit, evidence_in
@@ -90,13 +90,16 @@ class BigQueryHistory:
 
     # -- evidence ----------------------------------------------------------------------------
 
-    def _tallies(self, job: str, runs: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
-        """Per-test (suite, name, passes, failures, flakes, skips) over the given runs."""
+    def _tallies(self, job: str, runs: list[tuple[Any, ...]], *,
+                 informing: bool = False) -> list[tuple[Any, ...]]:
+        """Per-test (suite, name, passes, failures, flakes, skips) over the given runs, and
+        with ``informing`` whether any of them marked the test informing."""
         if not runs:
             return []
         c = self._conn
+        marked = ", COUNTIF(informing) > 0" if informing else ""
         return c.rows(
-            f"SELECT suite, name, {_TALLY} FROM {c.table('results')}"
+            f"SELECT suite, name, {_TALLY}{marked} FROM {c.table('results')}"
             " WHERE run_day IN UNNEST(@days) AND job = @job AND gen IN UNNEST(@gens)"
             " GROUP BY suite, name",
             days=dates(sorted({day for _, day in runs})), job=job,
@@ -172,7 +175,7 @@ class BigQueryHistory:
             f" ON m.run_id = r.run_id WHERE r.job = @job AND r.payload = @payload"
             f" AND {evidence_in('r.status')}",
             job=job, payload=payload, v=Typed("INT64", baseline_version))
-        tallies = self._tallies(job, [run[:2] for run in runs])
+        tallies = self._tallies(job, [run[:2] for run in runs], informing=True)
         own = self._tallies(job, [run[:2] for run in runs if run[2]])
         records: list[tuple[Any, ...]] = []
         if baseline_version is not None:
@@ -183,7 +186,7 @@ class BigQueryHistory:
                 " WHERE t.job = @job AND t.version = @v AND h.job = @job AND h.version = @v",
                 job=job, v=baseline_version)
         index = {(s, n): i for i, (s, n, *_) in enumerate(tallies)}
-        counts = np.array([row[2:] for row in tallies], dtype=np.int64).reshape(-1, 4)
+        counts = np.array([row[2:6] for row in tallies], dtype=np.int64).reshape(-1, 4)
         history = np.zeros((len(tallies), 6), dtype=np.float64)
         absent = 0
         for suite, name, runs_, passes, failures, flakes, rate, latched in records:
@@ -198,7 +201,9 @@ class BigQueryHistory:
         history = without_own_runs(history, own_counts)
         return EvidenceColumns(suites=tuple(row[0] for row in tallies),
                                names=tuple(row[1] for row in tallies),
-                               counts=counts, history=history, absent=absent)
+                               counts=counts, history=history, absent=absent,
+                               informing=np.array([bool(row[6]) for row in tallies],
+                                                  dtype=bool))
 
     # -- baselines ---------------------------------------------------------------------------
 
@@ -327,17 +332,39 @@ class BigQueryHistory:
                 raise NotFound(f"no job named {entry.job!r}")
             self._insert_audit(entry, None)
 
-    def _insert_audit(self, entry: AuditEntry, token: int | None) -> None:
+    def _insert_audit(self, entry: AuditEntry, token: int | None,
+                      job_stamp: int | None = None) -> None:
         c = self._conn
         tests = json.dumps([list(key) for key in entry.tests], ensure_ascii=False)
+        old, new = audit_values(entry)
         # Append-only: a plain INSERT (DML, so no streaming-buffer restrictions). ``seq``
         # is the process's strictly increasing clock: the log's order.
         c.execute(f"INSERT INTO {c.table('audit')} (job, seq, id, at_time, action, actor,"
-                  " reason, tests, version, baseline_token) VALUES (@job, @seq, @id, @at,"
-                  " @action, @actor, @reason, @tests, @version, @token)", job=entry.job,
+                  " reason, tests, version, baseline_token, field, old, new, job_stamp)"
+                  " VALUES (@job, @seq, @id, @at, @action, @actor, @reason, @tests, @version,"
+                  " @token, @field, @old, @new, @stamp)", job=entry.job,
                   seq=now_us(), id=new_id(), at=ts(to_us(entry.at)), action=entry.action,
                   actor=entry.actor, reason=entry.reason, tests=tests,
-                  version=Typed("INT64", entry.version), token=Typed("INT64", token))
+                  version=Typed("INT64", entry.version), token=Typed("INT64", token),
+                  field=Typed("STRING", entry.field), old=Typed("STRING", old),
+                  new=Typed("STRING", new), stamp=Typed("INT64", job_stamp))
+
+    def stage_settings_audit(self, job: str, entries: Sequence[AuditEntry],
+                             old_stamp: int | None, new_stamp: int) -> None:
+        """Before a job row flips from ``old_stamp`` to ``new_stamp``: write the change's
+        entries under ``new_stamp``, after confirming those of ``old_stamp``.
+
+        Entries under a stamp show only while that stamp is the job's (or once confirmed), so
+        a change whose compare-and-set loses, or never happens, stays out of the log. The
+        entries of the stamp in force are confirmed first: after the flip their stamp is no
+        longer the job's, yet their change was in force.
+        """
+        c = self._conn
+        if old_stamp is not None:
+            c.execute(f"UPDATE {c.table('audit')} SET job_stamp = NULL"
+                      " WHERE job = @job AND job_stamp = @stamp", job=job, stamp=old_stamp)
+        for entry in entries:
+            self._insert_audit(entry, None, new_stamp)
 
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
@@ -345,18 +372,23 @@ class BigQueryHistory:
         c = self._conn
         # An entry written with a baseline version shows once that version's header exists.
         rows = c.rows(
-            f"SELECT a.seq, a.id, a.at_time, a.action, a.actor, a.reason, a.tests, a.version"
+            f"SELECT a.seq, a.id, a.at_time, a.action, a.actor, a.reason, a.tests, a.version,"
+            f" a.field, a.old, a.new"
             f" FROM {c.table('audit')} a LEFT JOIN {c.table('baselines')} h"
             " ON h.job = a.job AND h.token = a.baseline_token"
+            f" LEFT JOIN {c.table('jobs')} j ON j.name = a.job"
             " WHERE a.job = @job AND (a.seq < @seq OR (a.seq = @seq AND a.id < @id))"
             " AND (a.baseline_token IS NULL OR h.token IS NOT NULL)"
+            " AND (a.job_stamp IS NULL OR a.job_stamp = j.stamp)"
             " ORDER BY a.seq DESC, a.id DESC LIMIT @n", job=job, seq=seq, id=ident,
             n=limit + 1)
         items = tuple(
             AuditEntry(job=job, action=action, actor=actor, reason=reason,
                        tests=tuple((s, n) for s, n in json.loads(tests)),
-                       version=version, at=at)
-            for _, _, at, action, actor, reason, tests, version in rows[:limit])
+                       version=version, at=at, field=field, old=audit_value(old),
+                       new=audit_value(new))
+            for _, _, at, action, actor, reason, tests, version, field, old, new
+            in rows[:limit])
         more = len(rows) > limit
         last = rows[limit - 1] if more else None
         return Page(items=items, next_cursor=(encode_cursor("audit", [int(last[0]), int(last[1])])

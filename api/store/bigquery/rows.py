@@ -44,7 +44,9 @@ def us(value: datetime | None) -> int | None:
 
 def fingerprint(entries: dict[tuple[str, str], Entry]) -> str:
     """Identity of a run's tests as put, independent of their order."""
-    body = json.dumps(sorted([k[0], k[1], *v] for k, v in entries.items()),
+    # The informing flag joins the identity only when set: unmarked runs keep their digest.
+    body = json.dumps(sorted([k[0], k[1], *v[:3], *([True] if v[3] else [])]
+                             for k, v in entries.items()),
                       separators=(",", ":"))
     return hashlib.blake2b(body.encode(), digest_size=16).hexdigest()
 

@@ -60,18 +60,19 @@ class BigQueryRuns:
 
     def _entries(self, row: RunRow) -> dict[tuple[str, str], Entry]:
         c = self._conn
-        rows = c.rows(f"SELECT suite, name, status, duration_ms, message FROM {c.table('results')}"
+        rows = c.rows(f"SELECT suite, name, status, duration_ms, message, informing"
+                      f" FROM {c.table('results')}"
                       " WHERE run_day = @day AND job = @job AND run_id = @run_id AND gen = @gen",
                       day=row.run_day, job=row.job, run_id=row.run_id, gen=row.gen)
-        return {(s, n): (int(st), d, m) for s, n, st, d, m in rows}
+        return {(s, n): (int(st), d, m, bool(i)) for s, n, st, d, m, i in rows}
 
     def _load_generation(self, job: str, run_id: str, gen: int, day: date,
                          entries: dict[tuple[str, str], Entry]) -> None:
         self._conn.load("results", (
             {"job": job, "run_id": run_id, "gen": gen, "run_day": day.isoformat(),
              "suite": suite, "name": name, "status": status, "duration_ms": duration,
-             "message": message}
-            for (suite, name), (status, duration, message) in entries.items()))
+             "message": message, "informing": informing or None}
+            for (suite, name), (status, duration, message, informing) in entries.items()))
 
     def _drop_generation(self, job: str, run_id: str, day: date, gen: int | None) -> None:
         if gen is None:
@@ -109,7 +110,7 @@ class BigQueryRuns:
             self._load_generation(spec.job, spec.run_id, gen, day, entries)
         if old is None:
             ensure_job(self._conn, spec.job)
-        counts = (RunCounts.tally((status, 1) for status, _, _ in entries.values())
+        counts = (RunCounts.tally((entry[0], 1) for entry in entries.values())
                   if entries is not None
                   else RunCounts() if old is None
                   else RunCounts(old.n_total, old.n_passed, old.n_failed, old.n_errors,
@@ -223,7 +224,7 @@ class BigQueryRuns:
         c = self._conn
         # One query: the LEFT JOIN tells "no such run" (no row) from "no tests" (NULL row).
         rows = c.rows(
-            f"SELECT r.suite, r.name, r.status, r.duration_ms, r.message"
+            f"SELECT r.suite, r.name, r.status, r.duration_ms, r.message, r.informing"
             f" FROM {c.table('runs')} u LEFT JOIN {c.table('results')} r"
             " ON r.job = u.job AND r.run_id = u.run_id AND r.run_day = u.run_day"
             " AND r.gen = u.gen WHERE u.job = @job AND u.run_id = @run_id",
@@ -231,8 +232,8 @@ class BigQueryRuns:
         if not rows:
             raise NotFound(f"run {run_id!r} of job {job!r} does not exist")
         tests = [TestResult(name, suite, STATUSES[status],
-                            None if d is None else d / 1000, m)
-                 for suite, name, status, d, m in rows if suite is not None]
+                            None if d is None else d / 1000, m, informing=bool(i))
+                 for suite, name, status, d, m, i in rows if suite is not None]
         tests.sort(key=lambda t: (t.suite, t.name))
         return tests
 

@@ -71,7 +71,8 @@ TABLES: tuple[Table, ...] = (
           cluster=("job", "payload"), description="one row per job run"),
     Table("results", (("job", S, R), ("run_id", S, R), ("gen", I, R), ("run_day", D, R),
                       ("suite", S, R), ("name", S, R), ("status", I, R),
-                      ("duration_ms", I, N), ("message", S, N)),
+                      ("duration_ms", I, N), ("message", S, N),
+                      ("informing", B, N)),  # lifecycle="informing": never blocks
           partition="run_day", cluster=("job", "run_id"),
           description="per run and test; status 0 passed 1 failed 2 error 3 skipped 4 flaked"),
     Table("payloads", (("id", S, R), ("expected", S, R), ("deadline", T, N), ("stamp", I, R),
@@ -96,7 +97,11 @@ TABLES: tuple[Table, ...] = (
           cluster=("name",)),
     Table("audit", (("job", S, R), ("seq", I, R), ("id", I, R), ("at_time", T, R),
                     ("action", S, R), ("actor", S, R), ("reason", S, R), ("tests", S, R),
-                    ("version", I, N), ("baseline_token", I, N)), cluster=("job",)),
+                    ("version", I, N), ("baseline_token", I, N),
+                    # Settings changes (issue 10): the field, its old and new JSON values, and
+                    # the job stamp the change put in force (hidden until it is in force).
+                    ("field", S, N), ("old", S, N), ("new", S, N), ("job_stamp", I, N)),
+          cluster=("job",)),
     Table("crawl_records", (("source", S, R), ("build", S, R), ("state", S, R),
                             ("attempts", I, R), ("reason", S, N), ("job", S, N),
                             ("run_id", S, N), ("first_seen", T, R), ("updated_at", T, R)),

@@ -26,6 +26,7 @@ parameterised multi-statement scripts, so every write is built from single state
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from api.domain import (
@@ -38,6 +39,7 @@ from api.domain import (
     Scope,
     TestResult,
     WriteOutcome,
+    job_field_changes,
 )
 from api.stats.types import Prior, TestBaseline, TestTally
 from api.store.base import (
@@ -140,7 +142,7 @@ class BigQueryStore(Store):
                 "expected_runs": Typed("INT64", expected), "settings": settings,
                 "stamp": new_id(), "created_at": ts(created), "updated_at": ts(updated)}
 
-    def put_job(self, spec: JobSpec) -> tuple[Job, WriteOutcome]:
+    def put_job(self, spec: JobSpec, *, actor: str | None = None) -> tuple[Job, WriteOutcome]:
         variant = None if spec.variant is None else dump_map(spec.variant)
         settings = None if spec.settings is None else dump_map(spec.settings)
         if spec.expected_runs is not None and (isinstance(spec.expected_runs, bool)
@@ -165,6 +167,15 @@ class BigQueryStore(Store):
                 assert created is not None and updated is not None  # NOT NULL columns
                 values = self._job_values(spec.name, *new, created, max(now, updated + 1))
                 outcome, old = WriteOutcome.UPDATED, row[5]
+            changes = job_field_changes(None if row is None else job_of(row), spec)
+            at = datetime.now(UTC)
+            # Every flip of the stamp confirms the entries of the stamp in force, audited or not.
+            self._history.stage_settings_audit(
+                spec.name,
+                [AuditEntry(job=spec.name, action="settings", actor=actor, reason="", tests=(),
+                            version=None, at=at, field=name, old=before, new=after)
+                 for name, before, after in changes] if actor is not None else [],
+                old, values["stamp"])
             if not self._cas_job(spec.name, old, values):
                 return None
             return job_of(tuple(v.value if isinstance(v, Typed) else v

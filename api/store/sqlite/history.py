@@ -27,7 +27,7 @@ from api.store.base import (
     PayloadJobRuns,
     VerdictInputs,
 )
-from api.store.codec import from_us, now_us, to_us
+from api.store.codec import audit_value, audit_values, from_us, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.own_runs import without_own_runs
 from api.store.rows import check_limit, evidence_in
@@ -78,12 +78,14 @@ def _version_of(job: str, row: tuple[Any, ...]) -> BaselineVersion:
     )
 
 
-def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> None:
+def insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> None:
+    old, new = audit_values(entry)
     conn.execute(
-        "INSERT INTO audit (job_id, at, action, actor, reason, tests, version)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO audit (job_id, at, action, actor, reason, tests, version, field, old, new)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (job_id, to_us(entry.at), entry.action, entry.actor, entry.reason,
-         json.dumps([list(key) for key in entry.tests], ensure_ascii=False), entry.version),
+         json.dumps([list(key) for key in entry.tests], ensure_ascii=False), entry.version,
+         entry.field, old, new),
     )
 
 
@@ -232,9 +234,13 @@ class SqliteHistory:
             names = conn.execute(
                 "SELECT suite, name FROM tests WHERE id IN (SELECT value FROM json_each(?))"
                 " ORDER BY id", (json.dumps(ids.tolist()),)).fetchall()
+            marked = [] if not pks else [row[0] for row in conn.execute(
+                "SELECT DISTINCT test_id FROM informing"
+                f" WHERE run_pk IN ({','.join('?' * len(pks))})", pks)]
         return EvidenceColumns(suites=tuple(suite for suite, _ in names),
                                names=tuple(name for _, name in names),
-                               counts=counts, history=history, absent=absent)
+                               counts=counts, history=history, absent=absent,
+                               informing=np.isin(ids, np.array(marked, dtype=np.int64)))
 
     def put_baseline(self, job: str, *, window_days: int, max_runs: int,
                      exclude_payload: str | None, latch: bool, runs: int, prior: Prior,
@@ -269,7 +275,7 @@ class SqliteHistory:
                     " WHERE job_id = ? AND run_id IN (SELECT value FROM json_each(?))",
                     (job_id, version, job_id, json.dumps(list(run_ids))))
             if audit is not None:
-                _insert_audit(conn, job_id, replace(audit, version=version))
+                insert_audit(conn, job_id, replace(audit, version=version))
             return _version_of(job, row)
 
     def baseline_run_ids(self, job: str, version: int) -> frozenset[str] | None:
@@ -340,7 +346,7 @@ class SqliteHistory:
             job_id = _job_id(conn, entry.job)
             if job_id is None:
                 raise NotFound(f"no job named {entry.job!r}")
-            _insert_audit(conn, job_id, entry)
+            insert_audit(conn, job_id, entry)
 
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
@@ -350,14 +356,16 @@ class SqliteHistory:
             if job_id is None:
                 return Page(items=(), next_cursor=None)
             rows = conn.execute(
-                "SELECT id, at, action, actor, reason, tests, version FROM audit"
+                "SELECT id, at, action, actor, reason, tests, version, field, old, new"
+                " FROM audit"
                 " WHERE job_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
                 (job_id, before, limit + 1)).fetchall()
         items = tuple(
             AuditEntry(job=job, action=action, actor=actor, reason=reason,
                        tests=tuple((suite, name) for suite, name in json.loads(tests)),
-                       version=version, at=_time(at))
-            for _, at, action, actor, reason, tests, version in rows[:limit])
+                       version=version, at=_time(at), field=field,
+                       old=audit_value(old), new=audit_value(new))
+            for _, at, action, actor, reason, tests, version, field, old, new in rows[:limit])
         more = len(rows) > limit
         return Page(items=items,
                     next_cursor=encode_cursor("audit", [rows[limit - 1][0]]) if more else None)

@@ -10,6 +10,7 @@ import hashlib
 import json
 import marshal
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from api.domain import RunCounts
@@ -54,8 +55,10 @@ def insert_results(
     pk: int,
     triples: list[tuple[int, int, int | None]],
     notes: list[tuple[int, str]],
+    informing: Sequence[int] = (),
 ) -> None:
-    """Insert ``(test_id, status, duration_ms)`` rows and ``(test_id, message)`` rows."""
+    """Insert ``(test_id, status, duration_ms)`` rows, ``(test_id, message)`` rows and the
+    ids of informing results."""
     # The run's pk is inlined (an int from the database, so nothing to inject) because it is
     # the same for every row: executemany then takes the triples as they are, with no
     # per-row Python work to prepend it.
@@ -68,12 +71,16 @@ def insert_results(
         conn.executemany(
             f"INSERT INTO messages (run_pk, test_id, message) VALUES ({pk}, ?, ?)", notes
         )
+    if informing:
+        conn.executemany(f"INSERT INTO informing (run_pk, test_id) VALUES ({pk}, ?)",
+                         [(test_id,) for test_id in informing])
 
 
 def forget_tests(conn: sqlite3.Connection, pk: int) -> None:
-    """Drop a run's results, messages and attached files (messages first: they reference
-    results)."""
+    """Drop a run's results, messages, informing marks and attached files (the marks and
+    messages first: they reference results)."""
     conn.execute("DELETE FROM messages WHERE run_pk = ?", (pk,))
+    conn.execute("DELETE FROM informing WHERE run_pk = ?", (pk,))
     conn.execute("DELETE FROM results WHERE run_pk = ?", (pk,))
     conn.execute("DELETE FROM files WHERE run_pk = ?", (pk,))
 
@@ -89,12 +96,15 @@ def merge_results(
     stored = _stored_entries(conn, pk, ids)
     rows: list[tuple[int, int, int | None]] = []
     notes: list[tuple[int, str]] = []
+    marked: list[tuple[int]] = []
     for test_id, entry in zip(ids, incoming.values(), strict=True):
         old = stored.get(test_id)
-        status, duration, message = entry if old is None else merge_entry(old, entry)
+        status, duration, message, informing = entry if old is None else merge_entry(old, entry)
         rows.append((test_id, status, duration))
         if message is not None:
             notes.append((test_id, message))
+        if informing and not (old is not None and old[3]):
+            marked.append((test_id,))
     rows.sort()
     conn.executemany(
         "INSERT INTO results (run_pk, test_id, status, duration_ms)"
@@ -107,6 +117,7 @@ def merge_results(
         " ON CONFLICT (run_pk, test_id) DO UPDATE SET message = excluded.message",
         notes,
     )
+    conn.executemany(f"INSERT INTO informing (run_pk, test_id) VALUES ({pk}, ?)", marked)
     kept = {test_id for test_id, _ in notes}
     dropped = [(t,) for t, old in stored.items() if old[2] is not None and t not in kept]
     conn.executemany(f"DELETE FROM messages WHERE run_pk = {pk} AND test_id = ?", dropped)
@@ -120,22 +131,28 @@ def _stored_entries(conn: sqlite3.Connection, pk: int, ids: list[int]) -> dict[i
     # CROSS JOIN pins the id list as the outer loop: left to itself the planner walks the
     # run's results and rescans the list for each (quadratic: seconds for 7,353 tests).
     rows = conn.execute(
-        "SELECT r.test_id, r.status, r.duration_ms, m.message FROM json_each(?) AS k"
+        "SELECT r.test_id, r.status, r.duration_ms, m.message, i.test_id IS NOT NULL"
+        " FROM json_each(?) AS k"
         " CROSS JOIN results AS r ON r.run_pk = ? AND r.test_id = k.value"
-        " LEFT JOIN messages AS m ON m.run_pk = r.run_pk AND m.test_id = r.test_id",
+        " LEFT JOIN messages AS m ON m.run_pk = r.run_pk AND m.test_id = r.test_id"
+        " LEFT JOIN informing AS i ON i.run_pk = r.run_pk AND i.test_id = r.test_id",
         (json.dumps(ids), pk),
     )
-    return {test_id: (status, duration, message) for test_id, status, duration, message in rows}
+    return {test_id: (status, duration, message, bool(informing))
+            for test_id, status, duration, message, informing in rows}
 
 
-def fingerprint_of(triples: list[tuple[int, int, int | None]], messages: list[Any]) -> bytes:
+def fingerprint_of(triples: list[tuple[int, int, int | None]], messages: list[Any],
+                   informing: list[int] | None = None) -> bytes:
     """Identity of a run's results as put: sorted by test id, which is stable per database.
 
     marshal format 2 (no back-references) serialises ints, None, str and tuples the same way
     every time and is ~8x faster than repr; a Python upgrade that changed it would only turn
     one identical re-put into an UPDATED write.
     """
-    return hashlib.blake2b(marshal.dumps((triples, messages), 2), digest_size=16).digest()
+    # Informing ids join the identity only when there are some: runs without keep theirs.
+    identity = (triples, messages, informing) if informing else (triples, messages)
+    return hashlib.blake2b(marshal.dumps(identity, 2), digest_size=16).digest()
 
 
 EMPTY_FINGERPRINT = fingerprint_of([], [])

@@ -72,12 +72,14 @@ class SqliteRuns:
             ).fetchone()
             triples: list[tuple[int, int, int | None]] = []
             notes: list[tuple[int, str]] = []
+            informing: list[int] = []
             fingerprint = EMPTY_FINGERPRINT
             if batch is not None and batch.keys:
                 ids = test_ids(conn, batch.keys)
                 triples = sorted(zip(ids, batch.statuses, batch.durations, strict=True))
                 notes = sorted((ids[i], message) for i, message in batch.messages)
-                fingerprint = fingerprint_of(triples, notes)
+                informing = sorted(ids[i] for i in batch.informing)
+                fingerprint = fingerprint_of(triples, notes, informing)
             has_files = None
             if row is not None:
                 spec_same = row[SPEC] == columns
@@ -105,7 +107,7 @@ class SqliteRuns:
             if batch is not None and (row is None or fingerprint != row[TESTS_HASH] or has_files):
                 if row is not None:
                     forget_tests(conn, pk)
-                insert_results(conn, pk, triples, notes)
+                insert_results(conn, pk, triples, notes, informing)
                 counts = batch.counts()
                 conn.execute(
                     "UPDATE runs SET n_total = ?, n_passed = ?, n_failed = ?, n_errors = ?,"
@@ -204,15 +206,18 @@ class SqliteRuns:
         with self._db.read() as conn:
             pk = run_pk(conn, job, run_id)
             rows = conn.execute(
-                "SELECT t.suite, t.name, r.status, r.duration_ms, m.message"
+                "SELECT t.suite, t.name, r.status, r.duration_ms, m.message,"
+                " i.test_id IS NOT NULL"
                 " FROM results AS r JOIN tests AS t ON t.id = r.test_id"
                 " LEFT JOIN messages AS m ON m.run_pk = r.run_pk AND m.test_id = r.test_id"
+                " LEFT JOIN informing AS i ON i.run_pk = r.run_pk AND i.test_id = r.test_id"
                 " WHERE r.run_pk = ? ORDER BY t.suite, t.name",
                 (pk,),
             ).fetchall()
         statuses = STATUSES
         return [
-            TestResult(name, suite, statuses[s], None if d is None else d / 1000, m)
-            for suite, name, s, d, m in rows
+            TestResult(name, suite, statuses[s], None if d is None else d / 1000, m,
+                       informing=bool(i))
+            for suite, name, s, d, m, i in rows
         ]
 

@@ -1,6 +1,9 @@
 """Connections and versioned migrations for the SQLite backend.
 
-Migrations are the numbered ``migrations/NNNN_name.sql`` files. Each is applied in its own
+Migrations are the numbered ``migrations/NNNN_name.sql`` files, applied in number order. A
+number may be missing (changes developed side by side take their numbers up front, and one may
+land before another); each migration not yet recorded in ``schema_version`` is applied, so one
+merged later with a lower number is still applied once. Each is applied in its own
 ``BEGIN IMMEDIATE`` transaction together with its ``schema_version`` row, so a migration is
 either wholly in force or not at all, and concurrent migrators (several gunicorn workers
 starting at once) serialise on the write lock and re-check the version once they hold it.
@@ -60,8 +63,8 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> tuple[Migration, ...]:
             continue
         found.append(Migration(int(match[1]), match[2], path.read_text(encoding="utf-8")))
     versions = [m.version for m in found]
-    if versions != list(range(1, len(found) + 1)):
-        raise ValueError(f"migrations must be numbered 1..n without gaps, found {versions}")
+    if versions != sorted(set(versions)) or (versions and versions[0] != 1):
+        raise ValueError(f"migrations must be numbered from 1, each number once, found {versions}")
     return tuple(found)
 
 
@@ -75,16 +78,23 @@ def current_version(conn: sqlite3.Connection) -> int:
     return int(version)
 
 
+def applied_versions(conn: sqlite3.Connection) -> set[int]:
+    if current_version(conn) == 0:
+        return set()
+    return {int(row[0]) for row in conn.execute("SELECT version FROM schema_version")}
+
+
 def apply_migrations(conn: sqlite3.Connection, migrations: tuple[Migration, ...]) -> int:
-    """Bring the database up to the last of ``migrations``; returns the version in force."""
+    """Apply every one of ``migrations`` not yet applied; returns the version in force."""
     latest = migrations[-1].version if migrations else 0
     version = current_version(conn)
     if version > latest:
         raise StoreError(
             f"database schema version {version} is newer than this code knows ({latest})"
         )
+    applied = applied_versions(conn)
     for migration in migrations:
-        if migration.version <= version:
+        if migration.version in applied:
             continue
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -93,7 +103,7 @@ def apply_migrations(conn: sqlite3.Connection, migrations: tuple[Migration, ...]
                 " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)"
             )
             # Another process may have applied it while we waited for the write lock.
-            if current_version(conn) >= migration.version:
+            if migration.version in applied_versions(conn):
                 conn.execute("COMMIT")
                 continue
             for statement in migration.statements():
@@ -107,7 +117,6 @@ def apply_migrations(conn: sqlite3.Connection, migrations: tuple[Migration, ...]
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
-        version = migration.version
     return current_version(conn)
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from api.domain import (
@@ -27,6 +28,7 @@ from api.domain import (
     Scope,
     TestResult,
     WriteOutcome,
+    job_field_changes,
 )
 from api.stats.types import Prior, TestBaseline, TestTally
 from api.store.base import (
@@ -49,7 +51,7 @@ from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
-from api.store.sqlite.history import SqliteHistory
+from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
@@ -120,7 +122,7 @@ class SqliteStore(Store):
 
     # -- jobs --------------------------------------------------------------------------------
 
-    def put_job(self, spec: JobSpec) -> tuple[Job, WriteOutcome]:
+    def put_job(self, spec: JobSpec, *, actor: str | None = None) -> tuple[Job, WriteOutcome]:
         variant = None if spec.variant is None else dump_map(spec.variant)
         settings = None if spec.settings is None else dump_map(spec.settings)
         params = {
@@ -133,6 +135,7 @@ class SqliteStore(Store):
         }
         with self.db.write() as tx:
             before = job_row(tx.conn, spec.name)
+            changes = job_field_changes(None if before is None else job_of(before), spec)
             # The WHERE makes an identical put a no-op, so updated_at only moves on change.
             tx.conn.execute(
                 "INSERT INTO jobs (name, variant, policy, expected_runs, settings,"
@@ -152,6 +155,14 @@ class SqliteStore(Store):
             )
             after = job_row(tx.conn, spec.name)
             assert after is not None
+            if actor is not None and changes:
+                job_id = int(tx.conn.execute("SELECT id FROM jobs WHERE name = ?",
+                                             (spec.name,)).fetchone()[0])
+                at = datetime.now(UTC)
+                for name, old, new in changes:
+                    insert_audit(tx.conn, job_id, AuditEntry(
+                        job=spec.name, action="settings", actor=actor, reason="", tests=(),
+                        version=None, at=at, field=name, old=old, new=new))
             return job_of(after), tx.outcome(before, after)
 
     def get_job(self, name: str) -> Job | None:
