@@ -76,7 +76,7 @@ def _version_of(job: str, row: tuple[Any, ...]) -> BaselineVersion:
     )
 
 
-def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> None:
+def insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> None:
     conn.execute(
         "INSERT INTO audit (job_id, at, action, actor, reason, tests, version)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -85,17 +85,25 @@ def _insert_audit(conn: sqlite3.Connection, job_id: int, entry: AuditEntry) -> N
     )
 
 
+def _moments(joined: str | None) -> tuple[datetime, ...]:
+    """Times from a ``group_concat`` of microsecond integers, oldest first."""
+    return tuple(_time(value) for value in sorted(int(v) for v in (joined or "").split(",") if v))
+
+
 def _payload_runs(conn: sqlite3.Connection, payload: str) -> list[PayloadJobRuns]:
     rows = conn.execute(
         f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
-                   SUM({evidence_in('u.status')}), max(u.updated_at)
+                   SUM({evidence_in('u.status')}), max(u.updated_at),
+                   group_concat(CASE WHEN u.status = 'pending'
+                                THEN coalesce(u.started_at, u.created_at) END)
             FROM runs u JOIN jobs j ON j.id = u.job_id
             WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
         (payload,),
     ).fetchall()
     return [PayloadJobRuns(job=str(name), total=int(total), finished=int(finished),
-                           counted=int(counted), last_change=_time(changed))
-            for name, total, finished, counted, changed in rows]
+                           counted=int(counted), last_change=_time(changed),
+                           pending_since=_moments(pending))
+            for name, total, finished, counted, changed, pending in rows]
 
 
 class SqliteHistory:
@@ -226,7 +234,7 @@ class SqliteHistory:
                  for test_id, t in zip(ids, tests, strict=True)],
             )
             if audit is not None:
-                _insert_audit(conn, job_id, replace(audit, version=version))
+                insert_audit(conn, job_id, replace(audit, version=version))
             return _version_of(job, row)
 
     def get_baseline(self, job: str, version: int | None = None) -> BaselineVersion | None:
@@ -283,7 +291,7 @@ class SqliteHistory:
             job_id = _job_id(conn, entry.job)
             if job_id is None:
                 raise NotFound(f"no job named {entry.job!r}")
-            _insert_audit(conn, job_id, entry)
+            insert_audit(conn, job_id, entry)
 
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
