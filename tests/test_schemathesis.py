@@ -19,7 +19,7 @@ from api import create_app
 from api.store import open_store
 from tests.openapi_validation import METHODS, spec
 
-ADMIN = "fg_schemathesis-admin"
+ADMIN = "fg_schemathesis-admin-long-enough-for-the-32-char-rule"
 # Where a schema-valid request can still be rightly refused, because what makes it valid is
 # not expressible in JSON Schema. Only schemathesis' "schema-valid data is accepted" check is
 # skipped there; no-5xx, status, content-type and response-schema checks still run.
