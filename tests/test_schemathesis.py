@@ -32,6 +32,8 @@ VALIDITY_BEYOND_SCHEMA = {
     ("GET", "/jobs/{job}/baselines"): "a cursor is opaque",
     ("GET", "/jobs/{job}/baseline"): "a cursor is opaque",
     ("GET", "/jobs/{job}/baseline/audit"): "a cursor is opaque",
+    ("GET", "/tokens"): "a cursor is opaque",
+    ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -17,7 +17,10 @@ from api.store.codec import to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 
-_COLUMNS = "id, scope, label, created_at, expires_at, revoked_at, revoked_by, last_used_at"
+# A row put before the id column existed has none: its id is derived the same way.
+_ID = f"COALESCE(id, SUBSTR(hash, 1, {TOKEN_ID_LENGTH}))"
+_COLUMNS = (f"{_ID} AS id, scope, label, created_at, expires_at, revoked_at, revoked_by,"
+            " last_used_at")
 
 
 def _token_of(row: tuple[Any, ...]) -> TokenInfo:
@@ -66,8 +69,8 @@ class BigQueryTokens:
         rows = c.rows(
             f"SELECT {_COLUMNS}, UNIX_MICROS(created_at) FROM {c.table('tokens')}"
             " WHERE @created IS NULL OR UNIX_MICROS(created_at) > @created"
-            " OR (UNIX_MICROS(created_at) = @created AND id > @after)"
-            " ORDER BY created_at, id LIMIT @n",
+            f" OR (UNIX_MICROS(created_at) = @created AND {_ID} > @after)"
+            f" ORDER BY created_at, {_ID} LIMIT @n",
             created=Typed("INT64", created), after=after, n=limit + 1)
         items = tuple(_token_of(row[:-1]) for row in rows[:limit])
         if len(rows) <= limit:
@@ -79,9 +82,9 @@ class BigQueryTokens:
         c = self._conn
         with c.lock:
             c.execute(f"UPDATE {c.table('tokens')} SET revoked_at = COALESCE(revoked_at, @at),"
-                      " revoked_by = COALESCE(revoked_by, @actor) WHERE id = @id",
+                      f" revoked_by = COALESCE(revoked_by, @actor) WHERE {_ID} = @id",
                       at=Typed("TIMESTAMP", at), actor=actor, id=token_id)
-        found = self._select("id = @id", id=token_id)
+        found = self._select(f"{_ID} = @id", id=token_id)
         if found is None:
             raise NotFound(f"no token {token_id!r}")
         return found
@@ -89,6 +92,6 @@ class BigQueryTokens:
     def touch_token(self, token_id: str, at: datetime) -> None:
         c = self._conn
         with c.lock:
-            c.execute(f"UPDATE {c.table('tokens')} SET last_used_at = @at WHERE id = @id"
+            c.execute(f"UPDATE {c.table('tokens')} SET last_used_at = @at WHERE {_ID} = @id"
                       " AND (last_used_at IS NULL OR last_used_at < @at)",
                       at=Typed("TIMESTAMP", at), id=token_id)
