@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from api import db, errors, metrics
-from api.config import load_config
+from api.config import check_config, load_config
 from api.routes import register_blueprints
 from api.urls import RawPathMiddleware, SegmentConverter
 
@@ -18,10 +18,12 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build the app from defaults, ``FLAKEGATE_*`` variables, then ``overrides``.
 
     The factory does no I/O against the store: ``flakegate db init`` migrates, so that starting
-    many gunicorn workers never races on schema changes.
+    many gunicorn workers never races on schema changes. A configuration the server must not
+    run with raises :class:`api.config.ConfigError`.
     """
     app = Flask(__name__)
     config = load_config(overrides)
+    check_config(config)  # raises ConfigError: e.g. a guessable FLAKEGATE_ADMIN_TOKEN
     app.config.update(config)
     app.config["MAX_CONTENT_LENGTH"] = config["MAX_BODY_BYTES"]
     # Form fields and multipart parts share the body limit; werkzeug's smaller defaults would

@@ -3,6 +3,10 @@
 Tokens are stored as SHA-256 hashes: they are long random strings, so a slow password hash
 buys nothing, and a fast one keeps every request's check cheap. The final comparison is
 constant-time so response timing does not leak how much of a hash matched.
+
+A stored token can be revoked or expire: either answers 401 from its next request. Its
+``last_used_at`` is written at most once per :data:`TOUCH_EVERY`, so a busy token costs one
+write a minute rather than one per request.
 """
 
 from __future__ import annotations
@@ -10,8 +14,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from flask import current_app, g, request
@@ -19,9 +25,12 @@ from flask import current_app, g, request
 from api.db import get_store
 from api.domain import Scope
 from api.errors import ApiError
+from api.store import StoreError
 
 F = TypeVar("F", bound=Callable[..., Any])
 TOKEN_PREFIX = "fg_"
+TOUCH_EVERY = timedelta(minutes=1)
+log = logging.getLogger(__name__)
 
 
 def new_token() -> str:
@@ -41,13 +50,28 @@ def _bearer() -> str | None:
 
 
 def _identify(token: str) -> tuple[Scope | None, str]:
-    """The token's scope (``None``: unknown token) and how the audit log names its holder."""
+    """The token's scope (``None``: not valid, with why in the second item) and how the
+    audit log names its holder."""
     digest = hash_token(token)
     admin = current_app.config.get("ADMIN_TOKEN")
     if admin and hmac.compare_digest(digest, hash_token(admin)):
         return Scope.ADMIN, "FLAKEGATE_ADMIN_TOKEN"
-    # A hash prefix names the token in the audit log without revealing it.
-    return get_store().find_token(digest), f"token sha256:{digest[:12]}"
+    store = get_store()
+    found = store.find_token(digest)
+    now = datetime.now(UTC)
+    if found is None:
+        return None, "the bearer token is not valid"
+    if found.revoked_at is not None:
+        return None, "the bearer token was revoked"
+    if not found.live(now):
+        return None, "the bearer token has expired"
+    if found.last_used_at is None or now - found.last_used_at >= TOUCH_EVERY:
+        try:
+            store.touch_token(found.id, now)
+        except StoreError as err:  # e.g. a read-only credential: the request still stands
+            log.warning("could not record the use of token %s: %s", found.id, err)
+    # The id (a hash prefix) names the token in the audit log without revealing it.
+    return found.scope, f"token sha256:{found.id}"
 
 
 def require(needed: Scope) -> Callable[[F], F]:
@@ -65,7 +89,7 @@ def require(needed: Scope) -> Callable[[F], F]:
                                headers=challenge)
             scope, actor = _identify(token)
             if scope is None:
-                raise ApiError(401, "the bearer token is not valid", headers=challenge)
+                raise ApiError(401, actor, headers=challenge)
             if not scope.allows(needed):
                 raise ApiError(403, f"this needs a token with scope '{needed.value}'; "
                                     f"yours has '{scope.value}'")

@@ -1,4 +1,5 @@
-"""Server-side subcommands of ``flakegate``: serve, db init, token create, baseline, demo.
+"""Server-side subcommands of ``flakegate``: serve, db init, token create/list/revoke,
+baseline, demo.
 
 Registered through the ``flakegate.commands`` entry point (see :mod:`client.cli`). Only
 argparse and the client's leaf modules at import time: heavy imports (flask, gunicorn, numpy)
@@ -98,21 +99,71 @@ def _db_init(args: argparse.Namespace) -> int:
 
 
 def _token_create(args: argparse.Namespace) -> int:
-    from api.auth import hash_token, new_token
+    from datetime import UTC, datetime, timedelta
+
     from api.domain import Scope
+    from api.services import tokens
+
+    expires_at = (None if args.expires is None
+                  else datetime.now(UTC) + timedelta(seconds=args.expires))
+    store = open_migrated(database_url(args))
+    try:
+        secret, made = tokens.create(store, scope=Scope(args.scope), label=args.label,
+                                     expires_at=expires_at)
+    finally:
+        store.close()
+    print(secret)  # alone on stdout, so that TOKEN=$(flakegate token create ...) works
+    print(f"token id {made.id} ({made.scope.value}), expires {_when(made.expires_at)}",
+          file=sys.stderr)
+    return ExitStatus.OK
+
+
+def _when(moment: object) -> str:
+    from datetime import datetime
+
+    return f"{moment:%Y-%m-%d %H:%M}Z" if isinstance(moment, datetime) else "-"
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    from api.store import TokenInfo
+
+    store = open_migrated(database_url(args))
+    found: list[TokenInfo] = []
+    try:
+        cursor = None
+        while True:
+            page = store.list_tokens(limit=500, cursor=cursor)
+            found += page.items
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+    finally:
+        store.close()
+    print(f"{'id':12}  {'scope':5}  {'created':17}  {'expires':17}  {'last used':17}  "
+          f"{'revoked':17}  label")
+    for token in found:
+        print(f"{token.id:12}  {token.scope.value:5}  {_when(token.created_at):17}  "
+              f"{_when(token.expires_at):17}  {_when(token.last_used_at):17}  "
+              f"{_when(token.revoked_at):17}  {token.label}")
+    return ExitStatus.OK
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    import getpass
+
+    from api.services import tokens
 
     store = open_migrated(database_url(args))
     try:
-        token = new_token()
-        store.add_token(hash_token(token), Scope(args.scope), args.label)
+        revoked = tokens.revoke(store, args.id, actor=f"cli:{getpass.getuser()}")
     finally:
         store.close()
-    print(token)
+    print(f"token {revoked.id} revoked at {_when(revoked.revoked_at)} by {revoked.revoked_by}")
     return ExitStatus.OK
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from api.config import load_config
+    from api.config import check_config, load_config
     from api.server import serve
     from api.serving.baseline_schedule import schedule_period
 
@@ -120,9 +171,11 @@ def _serve(args: argparse.Namespace) -> int:
         print("flakegate serve: --recompute-every is deprecated; set FLAKEGATE_BASELINE_EVERY",
               file=sys.stderr)
         os.environ["FLAKEGATE_BASELINE_EVERY"] = f"{args.recompute_every}s"
-    try:
-        schedule_period(load_config())  # a bad value stops the master, not every worker
-    except ValueError as err:
+    try:  # refuse here, in one line, rather than in every worker's traceback
+        config = load_config()
+        check_config(config)
+        schedule_period(config)
+    except ValueError as err:  # ConfigError is one
         raise CommandError(str(err)) from None
     url = database_url(args)
     open_migrated(url).close()  # migrate once in the master, before any worker forks
@@ -192,9 +245,13 @@ def _demo(args: argparse.Namespace) -> int:
     from api.demo import load_demo
 
     url = database_url(args)
+    parts = urlsplit(url)
+    # Beside an embedded database (var/demo-token for var/flakegate.db); other stores: none.
+    token_file = (Path(unquote(parts.path)).with_name("demo-token")
+                  if parts.scheme == "sqlite" and parts.path not in ("", "/:memory:") else None)
     store = open_migrated(url)
     try:
-        summary = load_demo(store, seed=args.seed)
+        summary = load_demo(store, seed=args.seed, token_file=token_file)
     finally:
         store.close()
     print(summary.describe(base_url=args.base_url))
@@ -233,8 +290,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     create = token_sub.add_parser("create", help="mint a token and print it once")
     create.add_argument("--scope", choices=("read", "write", "admin"), required=True)
     create.add_argument("--label", default="", help="who or what the token is for")
+    create.add_argument("--expires", type=positive_duration, default=None, metavar="DURATION",
+                        help="expire after this long, e.g. 90d (default: never)")
     add_db_flag(create)
     create.set_defaults(handler=store_errors(_token_create))
+    listing = token_sub.add_parser("list", help="list tokens (never their secrets)")
+    add_db_flag(listing)
+    listing.set_defaults(handler=store_errors(_token_list))
+    revoke = token_sub.add_parser("revoke", help="revoke a token by its id (from `list`)")
+    revoke.add_argument("id", help="the token's id (12 hex digits)")
+    add_db_flag(revoke)
+    revoke.set_defaults(handler=store_errors(_token_revoke))
 
     baseline = subparsers.add_parser("baseline", help="per-test baselines (server side)")
     baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")

@@ -21,6 +21,24 @@ DEFAULTS: dict[str, Any] = {
     "BASELINE_EVERY": "6h",
 }
 
+# A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,
+# so it must be long enough that guessing it is hopeless (new_token() makes 46 characters).
+ADMIN_TOKEN_MIN_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A configuration the server refuses to start with (the message is one line)."""
+
+
+def check_config(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` for a configuration the server must not serve with."""
+    admin = config.get("ADMIN_TOKEN")
+    if admin and len(admin) < ADMIN_TOKEN_MIN_LENGTH:  # empty means unset, as in auth
+        raise ConfigError(f"FLAKEGATE_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH}"
+                          f" characters (it has {len(admin)}); make one with"
+                          " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+
+
 _BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,
                   "0": False, "false": False, "no": False, "off": False, "": False}
 

@@ -5,14 +5,18 @@ a tail is flaky, two are very flaky. Twenty nights of payloads with three runs p
 the history (60 runs); the newest payload has ten runs per job, and in one job a previously
 stable test now fails every time: the regression the gate should catch. Baselines are computed
 from the earlier nights, so the verdict endpoint answers at once. Generation is seeded, and
-re-loading on the same day is idempotent (runs are keyed by their ids).
+re-loading is idempotent: a newest payload already registered is not loaded again, and the
+admin token, kept in a 0600 file beside the database, is reused while it is still valid (the
+store only holds its hash), so ``make run`` prints the same token every time.
 """
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from api.auth import hash_token, new_token
 from api.domain import JobSpec, Payload, RunSpec, RunStatus, Scope, TestResult, TestStatus
@@ -49,17 +53,20 @@ class DemoSummary:
     regressed_job: str
     regressed_test: str
     token: str
+    reused: bool  # the data was already there: nothing was loaded
 
     def describe(self, *, base_url: str) -> str:
         from urllib.parse import quote
 
         first = quote(self.jobs[0], safe="")
-        auth = f"-H 'Authorization: Bearer {self.token}'"
+        auth = "-H \"Authorization: Bearer $TOKEN\""
+        done = "already loaded" if self.reused else "loaded"
         return "\n".join([
-            f"demo loaded: {len(self.jobs)} jobs, {self.runs} runs, newest payload "
+            f"demo {done}: {len(self.jobs)} jobs, {self.runs} runs, newest payload "
             f"{self.payload}",
             f"  injected regression: {self.regressed_test!r} in {self.regressed_job}",
-            f"  admin token (shown once): {self.token}",
+            "  admin token (paste this line into your shell first):",
+            f"TOKEN={self.token}",
             "  look at:",
             f"    curl {auth} {base_url}/payloads/{quote(self.payload)}/verdict",
             f"    curl {auth} '{base_url}/payloads/{quote(self.payload)}/verdict?format=markdown'",
@@ -120,8 +127,30 @@ def _status_of(results: list[TestResult]) -> RunStatus:
 HISTORY_RUNS_PER_NIGHT = 3
 
 
-def load_demo(store: Store, *, seed: int = 2026, days: int = 20,
-              now: datetime | None = None) -> DemoSummary:
+def demo_token(store: Store, path: Path | None) -> str:
+    """The demo's admin token: the one kept in ``path`` while the store still accepts it as a
+    live admin token, else a new one (written to ``path``, readable by its owner only)."""
+    if path is not None and path.is_file():
+        kept = path.read_text(encoding="utf-8").strip()
+        found = store.find_token(hash_token(kept)) if kept else None
+        if found is not None and found.scope is Scope.ADMIN and found.live(datetime.now(UTC)):
+            return kept
+    token = new_token()
+    store.add_token(hash_token(token), Scope.ADMIN, "demo")
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Created 0600 from the start: the token is never readable by others, not even briefly.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as out:
+            out.write(token + "\n")
+        path.chmod(0o600)  # an older file may have had wider permissions
+    return token
+
+
+def load_demo(store: Store, *, seed: int = 2026, days: int = 20, now: datetime | None = None,
+              token_file: Path | None = None) -> DemoSummary:
+    """Load the demo (unless its newest payload is already registered) and return what to
+    show; the admin token comes from :func:`demo_token`."""
     rng = random.Random(seed)
     now = (now or datetime.now(UTC)).replace(minute=0, second=0, microsecond=0)
     first_night = (now - timedelta(days=days)).replace(hour=2)
@@ -130,10 +159,13 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 20,
         for day in range(days + 1)
     ]
     newest = payloads[-1]
+    token = demo_token(store, token_file)
     total_runs = 0
     regressed_job, regressed_test = DEMO_JOBS[0][0], ""
+    reused = store.get_payload(newest) is not None
     for job_index, (job, variant, test_count) in enumerate(DEMO_JOBS):
-        store.put_job(JobSpec(name=job, variant=variant, expected_runs=RUNS_PER_JOB_NOW))
+        if not reused:
+            store.put_job(JobSpec(name=job, variant=variant, expected_runs=RUNS_PER_JOB_NOW))
         tests = _test_names(rng, test_count)
         rates = _pass_rates(rng, test_count)
         for day, payload in enumerate(payloads):
@@ -145,8 +177,12 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 20,
                 night_rates[victim] = 0.0  # broken outright by this payload
                 regressed_test = tests[victim][1]
             for attempt in range(runs_tonight):
-                started = first_night + timedelta(days=day, minutes=10 * attempt + job_index)
+                total_runs += 1
+                # Drawn even when already loaded: later names depend on the generator's state.
                 results = _run_tests(rng, tests, night_rates)
+                if reused:
+                    continue
+                started = first_night + timedelta(days=day, minutes=10 * attempt + job_index)
                 run_id = f"{started:%Y%m%d%H%M}{job_index}{attempt:02d}"
                 store.put_run(
                     RunSpec(job=job, run_id=run_id, status=_status_of(results), payload=payload,
@@ -155,15 +191,16 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 20,
                             variant=dict(variant)),
                     results,
                 )
-                total_runs += 1
+    if reused:
+        return DemoSummary(jobs=tuple(job for job, _, _ in DEMO_JOBS), runs=total_runs,
+                           payload=newest, regressed_job=regressed_job,
+                           regressed_test=regressed_test, token=token, reused=True)
     store.put_payload(Payload(id=newest, expected={job: RUNS_PER_JOB_NOW
                                                    for job, _, _ in DEMO_JOBS}))
     # Every night, the newest included: the verdict removes the judged payload's own runs, and
     # the server's schedule computes the same window, so a restart writes no new version.
     for job, _, _ in DEMO_JOBS:
         baselines.refresh(store, job, window_days=days + 1, now=now)
-    token = new_token()
-    store.add_token(hash_token(token), Scope.ADMIN, "demo")
     return DemoSummary(jobs=tuple(job for job, _, _ in DEMO_JOBS), runs=total_runs,
                        payload=newest, regressed_job=regressed_job,
-                       regressed_test=regressed_test, token=token)
+                       regressed_test=regressed_test, token=token, reused=False)

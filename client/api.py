@@ -131,6 +131,10 @@ class Client:
     def get_run(self, job: str, run_id: str) -> Run:
         return self._model(Run.from_json, self._call("GET", _run_path(job, run_id)))
 
+    def delete_run(self, job: str, run_id: str, *, reason: str | None = None) -> None:
+        """Delete the run with its results and files (admin scope; audited by the server)."""
+        self._send("DELETE", _run_path(job, run_id), params=_without_none({"reason": reason}))
+
     def list_runs(self, job: str, *, payload: str | None = None, status: str | None = None,
                   since: datetime | None = None,
                   page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[Run]:

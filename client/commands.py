@@ -133,6 +133,13 @@ def _run_finish(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
+def _run_delete(args: argparse.Namespace) -> int:
+    with make_client(args) as client:
+        client.delete_run(args.job, args.run_id, reason=args.reason)
+    print(f"run {args.run_id!r} of job {args.job!r} deleted")
+    return ExitStatus.OK
+
+
 # -- verdict ------------------------------------------------------------------------------------
 
 
@@ -254,7 +261,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_connection_flags(upload)
     upload.set_defaults(handler=_upload)
 
-    run = subparsers.add_parser("run", help="mark a run started or finished")
+    run = subparsers.add_parser("run", help="mark a run started or finished, or delete it")
     run_sub = run.add_subparsers(dest="run_command", metavar="ACTION")
     run_sub.required = True
     start = run_sub.add_parser("start", help="PUT the run with status pending")
@@ -268,6 +275,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     _format_flag(finish)
     add_connection_flags(finish)
     finish.set_defaults(handler=_run_finish)
+    # Named explicitly, never taken from the CI environment: a deletion must not guess.
+    remove = run_sub.add_parser(
+        "delete", help="DELETE the run with its results (admin token; audited)",
+        description="Delete a run, e.g. one a failed upload left pending. Needs an admin "
+                    "token; the server records who deleted it and why.")
+    remove.add_argument("--job", required=True, help="job name")
+    remove.add_argument("--run-id", required=True, help="run id")
+    remove.add_argument("--reason", help="why (kept in the job's audit log)")
+    add_connection_flags(remove)
+    remove.set_defaults(handler=_run_delete)
 
     verdict = subparsers.add_parser(
         "verdict", help="judge a payload: exit 0 pass, 1 regression, 3 pending",

@@ -17,7 +17,7 @@ from api.store import open_store
 from tests.openapi_validation import check_response
 
 DATA = Path(__file__).resolve().parent / "data"
-ADMIN_TOKEN = "fg_test-admin-token"
+ADMIN_TOKEN = "fg_test-admin-token-long-enough-for-the-32-char-rule"
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ def test_token_create_prints_a_token_stored_only_hashed(
     assert token.startswith("fg_") and len(token) > 40
     store = open_store(url)
     try:
-        assert store.find_token(hash_token(token)) is Scope.WRITE
+        assert getattr(store.find_token(hash_token(token)), "scope", None) is Scope.WRITE
         assert store.find_token(token) is None
     finally:
         store.close()
@@ -50,11 +50,11 @@ def test_demo_loads_a_history_whose_regression_the_verdict_catches(
     url = f"sqlite://{tmp_path / 'demo.db'}"
     assert main(["demo", "--db", url]) == 0
     printed = capsys.readouterr().out
-    token = next(word for word in printed.split() if word.startswith("fg_"))
+    token = next(line for line in printed.splitlines() if line.startswith("TOKEN="))[6:]
     assert "/verdict" in printed
     store = open_store(url)
     try:
-        assert store.find_token(hash_token(token)) is Scope.ADMIN
+        assert getattr(store.find_token(hash_token(token)), "scope", None) is Scope.ADMIN
         payload = next(line.split()[-1] for line in printed.splitlines()
                        if "newest payload" in line)
         verdict = verdicts.judge_payload(store, payload, cache=None)
@@ -97,7 +97,8 @@ def test_serve_recomputes_baselines_on_a_schedule(tmp_path: Path) -> None:
     for run_id in "123":  # a first baseline waits for 3 counted runs
         store.put_run(RunSpec(job="j", run_id=run_id, status=RunStatus.SUCCESS), [])
     # The deprecated flag still sets the schedule (FLAKEGATE_BASELINE_EVERY).
-    server = LiveServer(url, "fg_admin", workers=1, extra_args=["--recompute-every", "1s"])
+    server = LiveServer(url, "fg_admin-long-enough-for-the-32-char-rule", workers=1,
+                        extra_args=["--recompute-every", "1s"])
     server.start()
     try:
         deadline = time.monotonic() + 30

@@ -7,7 +7,7 @@ from flask import Flask
 
 
 def register_blueprints(app: Flask) -> None:
-    from api.routes import baselines, health, jobs, junit, payloads, runs, verdicts
+    from api.routes import baselines, health, jobs, junit, payloads, runs, tokens, verdicts
 
-    for module in (health, jobs, runs, junit, payloads, baselines, verdicts):
+    for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from api.auth import require
 from api.db import get_store
 from api.domain import Scope, WriteOutcome
-from api.routes.common import load_body
-from api.schemas.common import check_path_names
+from api.routes.common import load_body, load_query
+from api.schemas.common import DeleteQuery, check_path_names
 from api.schemas.payloads import PayloadPutSchema, PayloadSchema
 from api.services import catalog
 
@@ -26,3 +26,11 @@ def put_payload(payload_id: str) -> tuple[Response, int]:
 @require(Scope.READ)
 def get_payload(payload_id: str) -> Response:
     return jsonify(PayloadSchema().dump(catalog.get_payload(get_store(), payload_id)))
+
+
+@bp.delete("/payloads/<seg:payload_id>")
+@require(Scope.ADMIN)
+def delete_payload(payload_id: str) -> tuple[str, int]:
+    reason = load_query(DeleteQuery())["reason"]
+    catalog.delete_payload(get_store(), payload_id, actor=g.actor, reason=reason)
+    return "", 204

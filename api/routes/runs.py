@@ -1,13 +1,13 @@
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
+from flask import Blueprint, Response, g, jsonify
 
 from api.auth import require
 from api.db import get_store
 from api.domain import Scope, TestStatus, WriteOutcome
 from api.metrics import count_ingested
 from api.routes.common import load_body, load_query, page_limit
-from api.schemas.common import check_path_names, page_dump
+from api.schemas.common import DeleteQuery, check_path_names, page_dump
 from api.schemas.runs import (
     RunListQuery,
     RunPutSchema,
@@ -33,6 +33,14 @@ def put_run(job: str, run_id: str) -> tuple[Response, int]:
 @require(Scope.READ)
 def get_run(job: str, run_id: str) -> Response:
     return jsonify(RunSchema().dump(catalog.get_run(get_store(), job, run_id)))
+
+
+@bp.delete("/jobs/<seg:job>/runs/<seg:run_id>")
+@require(Scope.ADMIN)
+def delete_run(job: str, run_id: str) -> tuple[str, int]:
+    reason = load_query(DeleteQuery())["reason"]
+    catalog.delete_run(get_store(), job, run_id, actor=g.actor, reason=reason)
+    return "", 204
 
 
 @bp.get("/jobs/<seg:job>/runs")

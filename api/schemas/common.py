@@ -56,3 +56,10 @@ class PageQuery(Schema):
 
 def page_dump(items: list[dict[str, Any]], next_cursor: str | None) -> dict[str, Any]:
     return {"items": items, "next_cursor": next_cursor}
+
+
+class DeleteQuery(Schema):
+    """An admin deletion's optional ``reason``, kept in the audit log."""
+
+    reason = fields.String(load_default="", validate=[
+        validate.Length(max=1000), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])

@@ -4,6 +4,7 @@ layer between the routes and the store (a run's write tells its observer what it
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from api.domain import (
@@ -24,7 +25,7 @@ from api.domain import (
 from api.services.errors import Forbidden
 from api.services.ingest import Ingested, IngestObserver
 from api.services.job_settings import JobSettings
-from api.store import NotFound, RunFilter, Store
+from api.store import AuditEntry, NotFound, RunFilter, Store
 from api.store.cursor import decode_offset, encode_offset
 
 #: Fields a write token may change: ``variant`` only labels the job (no verdict reads it).
@@ -146,3 +147,22 @@ def get_payload(store: Store, payload_id: str) -> Payload:
     if payload is None:
         raise NotFound(f"no payload {payload_id!r}")
     return payload
+
+
+def _deletion(job: str, action: str, actor: str, reason: str) -> AuditEntry:
+    return AuditEntry(job=job, action=action, actor=actor, reason=reason, tests=(),
+                      version=None, at=datetime.now(UTC))
+
+
+def delete_run(store: Store, job: str, run_id: str, *, actor: str, reason: str) -> None:
+    """Delete a run with its results and files (e.g. one a failed upload left pending);
+    audited in the job's log in the same store call."""
+    why = reason or f"run {run_id!r} deleted"
+    store.delete_run(job, run_id, _deletion(job, "delete_run", actor, why))
+
+
+def delete_payload(store: Store, payload_id: str, *, actor: str, reason: str) -> tuple[str, ...]:
+    """Delete a payload's registration (its runs stay); audited in each involved job's log.
+    Returns the jobs whose log got the entry."""
+    why = reason or f"payload {payload_id!r} registration deleted"
+    return store.delete_payload(payload_id, _deletion("", "delete_payload", actor, why))

@@ -14,6 +14,7 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `latch` | bool | false | a new baseline never lowers a test's pass rate |
 | `informing` | list of test names | [] | tests that are reported but never block |
 | `require_baseline` | bool | false | a job without a usable baseline fails (not just warns) |
+| `run_timeout` | duration, 1m to 30d | 12h | a run pending longer counts as `error` |
 
 Every setting can weaken the gate, so changing any of them is an admin act, audited
 (:mod:`api.services.governance`).
@@ -23,11 +24,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from api.domain import Job
 from api.services.errors import InvalidInput
 from api.stats.defaults import POLICY_DEFAULTS
+from client.durations import parse_duration
+
+RUN_TIMEOUT_RANGE = (60.0, 30 * 86400.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +45,7 @@ class JobSettings:
     latch: bool = POLICY_DEFAULTS.latch
     informing: frozenset[str] = frozenset()
     require_baseline: bool = False
+    run_timeout: str = POLICY_DEFAULTS.run_timeout
 
     @classmethod
     def of(cls, job: Job) -> JobSettings:
@@ -81,6 +87,11 @@ class JobSettings:
                 values["informing"] = frozenset(names)
             else:
                 errors["informing"] = ["must be a list of test names"]
+        if "run_timeout" in raw:
+            if _duration_in(raw["run_timeout"], *RUN_TIMEOUT_RANGE):
+                values["run_timeout"] = raw["run_timeout"]
+            else:
+                errors["run_timeout"] = ["must be a duration from 1m to 30d, e.g. 90m, 12h, 2d"]
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
         for key in unknown:
             errors[key] = ["unknown setting"]
@@ -98,5 +109,19 @@ class JobSettings:
             return {"min_attempts": self.min_attempts}
         return {}
 
+    @property
+    def timeout(self) -> timedelta:
+        """``run_timeout`` as a time span (validated by :meth:`parse`)."""
+        return timedelta(seconds=parse_duration(self.run_timeout))
+
     def is_informing(self, _suite: str, name: str) -> bool:
         return name in self.informing
+
+
+def _duration_in(value: Any, low: float, high: float) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        return low <= parse_duration(value) <= high
+    except ValueError:
+        return False

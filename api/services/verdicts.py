@@ -3,7 +3,10 @@
 Per job: ``pending`` while fewer runs finished than expected and the payload's deadline has not
 passed; otherwise the job's policy judges the tallies of its counted runs (``success`` and
 ``failure``; ``error`` and ``aborted`` are infrastructure outcomes, never evidence). The payload
-fails if any job fails, is pending if any job is pending, and passes otherwise.
+fails if any job fails, is pending if any job is pending, and passes otherwise. A run still
+``pending`` longer than its job's ``run_timeout`` after it started (or was created) counts as
+finished in ``error`` (never as evidence), noted as ``notes["stale_pending"]``, so a lost
+upload cannot hold a payload pending forever.
 
 No silent pass (SPEC section 5, fail-safe rules): a job without a usable baseline (none, or
 one of zero runs) carries a :class:`VerdictWarning` (``no_baseline``), repeated in the
@@ -23,7 +26,7 @@ import hashlib
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,6 +39,7 @@ from api.stats.types import NoteKind, PolicyResult, Regression
 from api.store import BaselineVersion, NotFound, PayloadJobRuns, Store
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
+STALE_PENDING = "stale_pending"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +94,7 @@ class _JobInputs:
     runs: PayloadJobRuns | None
     expected: int
     baseline: BaselineVersion | None
+    stale: int = 0  # pending runs older than the job's run_timeout: judged as errors
 
 
 class VerdictCache:
@@ -144,7 +149,7 @@ def _stamp(payload_id: str, payload: Payload | None, inputs: Sequence[_JobInputs
         parts.append((item.job.name, item.job.updated_at, item.expected,
                       item.baseline.version if item.baseline else None,
                       (runs.total, runs.finished, runs.counted, runs.last_change)
-                      if runs else None))
+                      if runs else None, item.stale))
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
 
 
@@ -166,11 +171,21 @@ def _deadline_passed(payload: Payload | None, now: datetime | None) -> bool:
     return (now or datetime.now(UTC)) >= payload.deadline
 
 
+def _stale(item: _JobInputs, now: datetime) -> int:
+    """How many of the job's pending runs of the payload outlived its ``run_timeout``."""
+    if item.runs is None or not item.runs.pending_since:
+        return 0
+    cutoff = now - JobSettings.of(item.job).timeout
+    return sum(1 for since in item.runs.pending_since if since < cutoff)
+
+
 def prepare(store: Store, payload_id: str, *, policy: str | None = None,
             now: datetime | None = None) -> PreparedVerdict:
     """Gather the verdict's inputs (cheap: no test results are read) and its ETag."""
     payload, inputs = _gather(store, payload_id)
-    deadline_passed = _deadline_passed(payload, now)
+    moment = now or datetime.now(UTC)
+    inputs = [replace(item, stale=_stale(item, moment)) for item in inputs]
+    deadline_passed = _deadline_passed(payload, moment)
     return PreparedVerdict(payload_id=payload_id, policy=policy, payload=payload,
                            inputs=tuple(inputs), deadline_passed=deadline_passed,
                            etag=_stamp(payload_id, payload, inputs, deadline_passed, policy))
@@ -210,10 +225,13 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
     settings = JobSettings.of(item.job)
     policy = policy_override or item.job.policy or DEFAULT_POLICY
     runs = item.runs
-    finished = runs.finished if runs else 0
+    finished = (runs.finished if runs else 0) + item.stale
     counted = runs.counted if runs else 0
     summary = RunsSummary(expected=item.expected, finished=finished, counted=counted,
                           pending=max(0, item.expected - finished))
+    stale_notes = {STALE_PENDING: item.stale} if item.stale else {}
+    stale_reason = (f"; {item.stale} run(s) still pending after the job's run_timeout "
+                    f"({settings.run_timeout}) counted as error" if item.stale else "")
 
     usable = _usable(item.baseline)
     warnings = () if usable else (_no_baseline_warning(item.job.name, item.baseline,
@@ -221,8 +239,8 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
 
     def verdict_without_tests(verdict: str, reason: str) -> JobVerdict:
         return JobVerdict(job=item.job.name, verdict=verdict, policy=policy, runs=summary,
-                          baseline=item.baseline, tests_checked=0, regressions=(), notes={},
-                          reason=reason, warnings=warnings)
+                          baseline=item.baseline, tests_checked=0, regressions=(),
+                          notes=stale_notes, reason=reason + stale_reason, warnings=warnings)
 
     if finished < item.expected and not deadline_passed:
         return verdict_without_tests(
@@ -252,8 +270,9 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
     return JobVerdict(job=item.job.name, verdict=result.verdict.value, policy=policy,
                       runs=summary, baseline=item.baseline,
                       tests_checked=result.tests_checked, regressions=result.regressions,
-                      notes=result.note_counts,
-                      reason=_reason(result, summary, item.baseline, deadline_passed),
+                      notes={**result.note_counts, **stale_notes},
+                      reason=_reason(result, summary, item.baseline, deadline_passed)
+                      + stale_reason,
                       warnings=warnings)
 
 
@@ -270,7 +289,7 @@ def _no_baseline_warning(job: str, baseline: BaselineVersion | None,
             "every test is judged as new; only a test failing every one of at least "
             f"{FLOOR_RUNS} counted runs blocks")
     return VerdictWarning(code=NO_BASELINE, job=job,
-                   message=f"job {job!r} has {what}: {then} (POST /jobs/{{job}}/baselines)")
+                          message=f"job {job!r} has {what}: {then} (POST /jobs/{{job}}/baselines)")
 
 
 def _reason(result: PolicyResult, runs: RunsSummary, baseline: BaselineVersion | None,

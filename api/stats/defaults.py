@@ -27,6 +27,9 @@ class PolicyKnobs:
     """Baselines: at most this many newest runs."""
     latch: bool = False
     """Baselines: a new version never lowers a test's pass rate."""
+    run_timeout: str = "12h"
+    """Verdicts: a run still pending this long after it started (or was created) counts as an
+    ``error``, so a lost upload cannot keep a payload pending forever."""
 
     # -- policy internals: keyword arguments of the policy functions, no job setting ---------
     tiny_history: int = 20

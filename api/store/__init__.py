@@ -25,6 +25,7 @@ from api.store.base import (
     Store,
     StoreError,
     StoreUnavailable,
+    TokenInfo,
     VerdictInputs,
 )
 
@@ -43,6 +44,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "TokenInfo",
     "VerdictInputs",
     "open_store",
 ]

@@ -45,6 +45,12 @@ The contract (``tests/store/test_contract.py`` runs it against every backend):
   the server's baseline schedule replaces such a version on its first pass.
 * **Leases** (``acquire_lease``) are named, expiring locks shared by every process on the
   database: at most one holder at a time, taken atomically; an expired lease is free.
+* **Deletes** (``delete_run``, ``delete_payload``) remove what they name and append their
+  audit entry in the same call: a deleted run leaves no trace in lists, tallies, payload
+  summaries or evidence, and the same ``(job, run_id)`` can be put again afterwards.
+* **Tokens** are kept by hash; their ``id`` is the hash's first 12 hex digits (safe to show).
+  A revoked token stays listed with its ``revoked_at``; ``find_token`` returns it as stored and
+  the caller decides whether it is live (:meth:`TokenInfo.live`).
 """
 
 from __future__ import annotations
@@ -116,6 +122,9 @@ class PayloadJobRuns:
     finished: int  # not pending
     counted: int  # success or failure: evidence
     last_change: datetime  # the newest updated_at among them
+    # When each still-pending run started (its creation when never started), oldest first:
+    # the verdict counts those older than the job's ``run_timeout`` as errors.
+    pending_since: tuple[datetime, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +175,27 @@ class AuditEntry:
     field: str | None = None
     old: object = None
     new: object = None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A stored token without its secret: ``id`` is the first 12 hex digits of its hash."""
+
+    id: str
+    scope: Scope
+    label: str
+    created_at: datetime
+    expires_at: datetime | None = None
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+    last_used_at: datetime | None = None
+
+    def live(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and (self.expires_at is None or now < self.expires_at)
+
+
+TOKEN_ID_LENGTH = 12
 
 
 class CrawlState(enum.StrEnum):
@@ -286,6 +316,11 @@ class Store(abc.ABC):
     def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
         """The run's stored tests ordered by (suite, name); raises :class:`NotFound`."""
 
+    @abc.abstractmethod
+    def delete_run(self, job: str, run_id: str, audit: AuditEntry) -> None:
+        """Delete the run with its results and files, appending ``audit`` (its ``job`` is
+        the run's) to the job's audit log in the same call; raises :class:`NotFound`."""
+
     # -- payloads ----------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -295,15 +330,36 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_payload(self, payload_id: str) -> Payload | None: ...
 
+    @abc.abstractmethod
+    def delete_payload(self, payload_id: str, audit: AuditEntry) -> tuple[str, ...]:
+        """Delete the registration only (its runs stay), appending ``audit`` to the log of
+        every existing job it involves (named in ``expected`` or with runs of it), with
+        ``job`` set to each; returns those jobs by name. Raises :class:`NotFound`."""
+
     # -- tokens ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def add_token(self, token_hash: str, scope: Scope, label: str) -> None:
-        """Store a token by its hash (the plain token is never stored)."""
+    def add_token(self, token_hash: str, scope: Scope, label: str,
+                  expires_at: datetime | None = None) -> TokenInfo:
+        """Store a token by its hash (the plain token is never stored); putting a known hash
+        again replaces its scope, label and expiry."""
 
     @abc.abstractmethod
-    def find_token(self, token_hash: str) -> Scope | None:
-        """The scope of the token with this hash, or ``None``."""
+    def find_token(self, token_hash: str) -> TokenInfo | None:
+        """The token with this hash as stored (revoked or expired included), or ``None``."""
+
+    @abc.abstractmethod
+    def list_tokens(self, *, limit: int, cursor: str | None = None) -> Page:
+        """A page of :class:`TokenInfo`, oldest first (ties by id), revoked ones included."""
+
+    @abc.abstractmethod
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> TokenInfo:
+        """Mark the token revoked by ``actor`` at ``at`` (recorded on its row: the token
+        audit); revoking again keeps the first revocation. Raises :class:`NotFound`."""
+
+    @abc.abstractmethod
+    def touch_token(self, token_id: str, at: datetime) -> None:
+        """Record a use: ``last_used_at`` becomes ``at`` unless it is already later."""
 
     # -- history and baselines ---------------------------------------------------------------
 

@@ -242,7 +242,9 @@ def run_action(tmp_path: Path) -> RunAction:
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     database = tmp_path_factory.mktemp("action-live") / "flakegate.db"
-    server = LiveServer(f"sqlite:///{database}", "fg_action-tests-admin", workers=2).start()
+    server = LiveServer(
+        f"sqlite:///{database}", "fg_action-tests-admin-long-enough-for-the-32-char-rule",
+        workers=2).start()
     try:
         yield server
     finally:

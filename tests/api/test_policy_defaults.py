@@ -32,7 +32,7 @@ def test_job_settings_default_to_the_table() -> None:
     settings = dataclasses.asdict(JobSettings())
     shared = set(settings) & set(TABLE)
     assert shared == {"false_block_budget", "z", "min_attempts", "window_days", "max_runs",
-                      "latch"}
+                      "latch", "run_timeout"}
     assert {key: settings[key] for key in shared} == {key: TABLE[key] for key in shared}
 
 

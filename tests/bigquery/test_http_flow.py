@@ -14,7 +14,7 @@ from tests.bigquery.emulator import Emulator
 from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
-ADMIN = "fg_bq-admin-token"
+ADMIN = "fg_bq-admin-token-long-enough-for-the-32-char-rule"
 JOB = "e2e (gcp)/bq"
 TESTS = [f"test-{index:02d}" for index in range(20)]
 

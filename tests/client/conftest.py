@@ -16,7 +16,7 @@ from client.retry import Backoff
 from tests.conftest import junit_xml
 from tests.live_server import LiveServer
 
-ADMIN = "fg_client-tests-admin"
+ADMIN = "fg_client-tests-admin-long-enough-for-the-32-char-rule"
 _names = itertools.count()
 
 

@@ -138,8 +138,12 @@ def test_payload_registration_round_trips(client: Client, unique: str) -> None:
 
 
 def test_a_server_that_went_away_is_connection_failed(tmp_path: Path) -> None:
-    server = LiveServer(f"sqlite:///{tmp_path / 'gone.db'}", "fg_gone", workers=1).start()
-    with Client(server.url, "fg_gone", retries=2, backoff=quick_backoff()) as client:
+    server = LiveServer(
+        f"sqlite:///{tmp_path / 'gone.db'}", "fg_gone-long-enough-for-the-32-char-rule",
+        workers=1).start()
+    with Client(
+        server.url, "fg_gone-long-enough-for-the-32-char-rule",
+        retries=2, backoff=quick_backoff()) as client:
         client.put_run("j", "1")
         server.kill()
         with pytest.raises(errors.ConnectionFailed) as caught:

@@ -31,7 +31,9 @@ def server(tmp_path: Path) -> Iterator[tuple[LiveServer, dict[str, str]]]:
         tokens[scope.value] = new_token()
         store.add_token(hash_token(tokens[scope.value]), scope, f"crawl-{scope.value}")
     store.close()
-    live = LiveServer(url, "fg_admin-crawl-test", workers=2).start()
+    live = LiveServer(
+        url, "fg_admin-crawl-test-long-enough-for-the-32-char-rule",
+        workers=2).start()
     try:
         yield live, tokens
     finally:

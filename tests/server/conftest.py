@@ -7,7 +7,7 @@ import pytest
 
 from tests.live_server import LiveServer
 
-ADMIN = "fg_live-admin-token"
+ADMIN = "fg_live-admin-token-long-enough-for-the-32-char-rule"
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "fg_edges-admin-token"
+TOKEN = "fg_edges-admin-token-long-enough-for-the-32-char-rule"
 
 
 @pytest.fixture(scope="module")

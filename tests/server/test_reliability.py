@@ -82,7 +82,9 @@ def test_sigkill_during_a_large_upload_leaves_the_run_whole_or_absent(
         tmp_path: Path, kill_after_s: float) -> None:
     tests = 60_000
     xml = _file(tests, failing_every=7)
-    server = LiveServer(f"sqlite:///{tmp_path / 'crash.db'}", "fg_admin", workers=1).start()
+    server = LiveServer(
+        f"sqlite:///{tmp_path / 'crash.db'}", "fg_admin-long-enough-for-the-32-char-rule",
+        workers=1).start()
     try:
         run = f"{server.url}/jobs/crash/runs/1"
         assert requests.put(run, json={"status": "success"}, headers=server.headers(),
@@ -156,8 +158,9 @@ def test_billion_laughs_and_xxe_are_refused_without_memory_growth(
 
 
 def test_limits_and_invalid_fields_on_the_live_server(tmp_path: Path) -> None:
-    server = LiveServer(f"sqlite:///{tmp_path / 'limits.db'}", "fg_admin",
-                        extra_env={"FLAKEGATE_MAX_BODY_BYTES": str(1 << 20)}).start()
+    server = LiveServer(
+        f"sqlite:///{tmp_path / 'limits.db'}", "fg_admin-long-enough-for-the-32-char-rule",
+        extra_env={"FLAKEGATE_MAX_BODY_BYTES": str(1 << 20)}).start()
     try:
         run = f"{server.url}/jobs/limits/runs/1"
         headers = server.headers()

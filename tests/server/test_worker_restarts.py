@@ -55,7 +55,8 @@ def _wait_for(condition: Callable[[], bool], timeout: float, what: str,
 
 @pytest.fixture
 def restartable(tmp_path: Path) -> Iterator[LiveServer]:
-    server = LiveServer(f"sqlite:///{tmp_path / 'restarts.db'}", "fg_admin", workers=2,
+    server = LiveServer(f"sqlite:///{tmp_path / 'restarts.db'}",
+                        "fg_admin-long-enough-for-the-32-char-rule", workers=2,
                         extra_args=["--timeout", "3"]).start()
     try:
         yield server

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -45,16 +46,19 @@ from api.store.bigquery.rows import (
     payload_of,
     ts,
 )
-from api.store.codec import audit_value, audit_values, to_us
+from api.store.codec import audit_value, audit_values, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.own_runs import without_own_runs
 from api.store.rows import check_limit, evidence_in
 
 _BASELINE = ("job, version, token, created_at, runs, tests, window_days, max_runs,"
              " exclude_payload, latch, prior, note")
+# pending_since: the pending runs' start (or creation) times as comma-separated microseconds.
 _RUN_SUMMARY = (f"job, COUNT(*) AS total, COUNTIF(status != 'pending') AS finished,"
-                f" COUNTIF({evidence_in()}) AS counted, MAX(updated_at) AS last_change")
-_SUMMARY_COLUMNS = "job, total, finished, counted, last_change"
+                f" COUNTIF({evidence_in()}) AS counted, MAX(updated_at) AS last_change,"
+                " STRING_AGG(IF(status = 'pending', CAST(UNIX_MICROS(COALESCE(started_at,"
+                " created_at)) AS STRING), NULL), ',') AS pending_since")
+_SUMMARY_COLUMNS = "job, total, finished, counted, last_change, pending_since"
 # TestStatus codes: 0 passed, 1 failed, 2 error, 3 skipped, 4 flaked.
 _TALLY = ("COUNTIF(status = 0) AS passes, COUNTIF(status IN (1, 2)) AS failures,"
           " COUNTIF(status = 4) AS flakes, COUNTIF(status = 3) AS skips")
@@ -75,10 +79,18 @@ def _columns(alias: str, columns: str) -> str:
     return ", ".join(f"{alias}.{name.strip()}" for name in columns.split(","))
 
 
+def _moment(value: int) -> datetime:
+    moment = from_us(value)
+    assert moment is not None
+    return moment
+
+
 def _summary(row: tuple[Any, ...]) -> PayloadJobRuns:
-    job, total, finished, counted, changed = row
+    job, total, finished, counted, changed, pending = row
+    since = sorted(int(moment) for moment in (pending or "").split(",") if moment)
     return PayloadJobRuns(job=str(job), total=int(total), finished=int(finished),
-                          counted=int(counted), last_change=changed)
+                          counted=int(counted), last_change=changed,
+                          pending_since=tuple(_moment(value) for value in since))
 
 
 class BigQueryHistory:
@@ -239,7 +251,7 @@ class BigQueryHistory:
                 if audit is not None:
                     # Written before the header under the version's token: list_audit hides it
                     # until the header (the commit point) exists, so it is never seen alone.
-                    self._insert_audit(replace(audit, version=version), token)
+                    self.insert_audit(replace(audit, version=version), token)
                 try:
                     won = self._insert_header(job, version, token, created, runs, len(tests),
                                               window_days, max_runs, exclude_payload, latch,
@@ -330,10 +342,10 @@ class BigQueryHistory:
         with c.lock:
             if not c.rows(f"SELECT 1 FROM {c.table('jobs')} WHERE name = @job", job=entry.job):
                 raise NotFound(f"no job named {entry.job!r}")
-            self._insert_audit(entry, None)
+            self.insert_audit(entry, None)
 
-    def _insert_audit(self, entry: AuditEntry, token: int | None,
-                      job_stamp: int | None = None) -> None:
+    def insert_audit(self, entry: AuditEntry, token: int | None,
+                     job_stamp: int | None = None) -> None:
         c = self._conn
         tests = json.dumps([list(key) for key in entry.tests], ensure_ascii=False)
         old, new = audit_values(entry)
@@ -364,7 +376,7 @@ class BigQueryHistory:
             c.execute(f"UPDATE {c.table('audit')} SET job_stamp = NULL"
                       " WHERE job = @job AND job_stamp = @stamp", job=job, stamp=old_stamp)
         for entry in entries:
-            self._insert_audit(entry, None, new_stamp)
+            self.insert_audit(entry, None, new_stamp)
 
     def list_audit(self, job: str, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)

@@ -7,7 +7,7 @@ before one compare-and-set ``MERGE`` flips the run's row to it.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,9 +20,9 @@ from api.domain import (
     TestResult,
     WriteOutcome,
 )
-from api.store.base import AttachedFile, InvalidCursor, NotFound, RunFilter
+from api.store.base import AttachedFile, AuditEntry, InvalidCursor, NotFound, RunFilter
 from api.store.batch import Entry, merge_entries, new_attachments, prepare_tests
-from api.store.bigquery.client import Connection, Typed, retrying
+from api.store.bigquery.client import Connection, Typed, ints, retrying
 from api.store.bigquery.rows import (
     EMPTY_FINGERPRINT,
     RUN_COLUMNS,
@@ -185,6 +185,24 @@ class BigQueryRuns:
             return None if run is None else (run, added)
 
         return retrying(self._conn, attempt)
+
+    def delete_run(self, job: str, run_id: str, audit: AuditEntry,
+                   insert_audit: Callable[[AuditEntry, int | None], None]) -> None:
+        """Audit, then drop the run's row (readers stop seeing it at once), then the results
+        of the generations it named. A crash in between leaves an audited run still there
+        (deleting again finishes) or unreferenced results, never an unaudited deletion."""
+        c = self._conn
+        with c.lock:
+            row = self._run_row(job, run_id)
+            if row is None:
+                raise NotFound(f"run {run_id!r} of job {job!r} does not exist")
+            insert_audit(audit, None)
+            c.execute(f"DELETE FROM {c.table('runs')} WHERE job = @job AND run_id = @run_id",
+                      job=job, run_id=run_id)
+            gens = [gen for gen in (row.gen, row.prev_gen) if gen is not None]
+            c.execute(f"DELETE FROM {c.table('results')} WHERE run_day = @day AND job = @job"
+                      " AND run_id = @run_id AND gen IN UNNEST(@gens)", day=row.run_day,
+                      job=job, run_id=run_id, gens=ints(gens))
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         row = self._run_row(job, run_id)

@@ -77,8 +77,11 @@ TABLES: tuple[Table, ...] = (
           description="per run and test; status 0 passed 1 failed 2 error 3 skipped 4 flaked"),
     Table("payloads", (("id", S, R), ("expected", S, R), ("deadline", T, N), ("stamp", I, R),
                        ("created_at", T, R), ("updated_at", T, R)), cluster=("id",)),
+    # id: the hash's first 12 hex digits; revoked_by: who revoked it (the token audit).
     Table("tokens", (("hash", S, R), ("scope", S, R), ("label", S, R),
-                     ("created_at", T, R)), cluster=("hash",)),
+                     ("created_at", T, R), ("id", S, N), ("expires_at", T, N),
+                     ("revoked_at", T, N), ("revoked_by", S, N), ("last_used_at", T, N)),
+          cluster=("hash",)),
     Table("baselines", (("job", S, R), ("version", I, R), ("token", I, R),
                         ("created_at", T, R), ("runs", I, R), ("tests", I, R),
                         ("window_days", I, R), ("max_runs", I, R),

@@ -26,6 +26,7 @@ parameterised multi-statement scripts, so every write is built from single state
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,13 +52,15 @@ from api.store.base import (
     EvidenceColumns,
     HistorySelection,
     HistoryWindow,
+    NotFound,
     PayloadJobRuns,
     RunFilter,
     Store,
     StoreError,
+    TokenInfo,
     VerdictInputs,
 )
-from api.store.bigquery.client import Connection, Typed, retrying
+from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
@@ -73,6 +76,7 @@ from api.store.bigquery.rows import (
 )
 from api.store.bigquery.runs import BigQueryRuns
 from api.store.bigquery.schema import migrate
+from api.store.bigquery.tokens import BigQueryTokens
 from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
@@ -81,7 +85,7 @@ from api.store.rows import check_limit
 class BigQueryStore(Store):
     """A :class:`Store` on one BigQuery dataset; cheap to open (no request until used).
 
-    Jobs, payloads and tokens are written here; runs, history and the crawl ledger are
+    Jobs and payloads are written here; runs, history, tokens and the crawl ledger are
     delegated to typed parts that share this store's :class:`Connection`.
     """
 
@@ -94,6 +98,7 @@ class BigQueryStore(Store):
         self._history = BigQueryHistory(self._conn)
         self._crawl = BigQueryCrawl(self._conn)
         self._leases = BigQueryLeases(self._conn)
+        self._tokens = BigQueryTokens(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -239,23 +244,42 @@ class BigQueryStore(Store):
                       id=payload_id)
         return payload_of(payload_id, rows[0]) if rows else None
 
-    # -- tokens ------------------------------------------------------------------------------
-
-    def add_token(self, token_hash: str, scope: Scope, label: str) -> None:
+    def delete_payload(self, payload_id: str, audit: AuditEntry) -> tuple[str, ...]:
         c = self._conn
         with c.lock:
-            c.execute(f"MERGE {c.table('tokens')} T USING (SELECT @hash AS hash) S"
-                      " ON T.hash = S.hash WHEN MATCHED THEN UPDATE SET scope = @scope,"
-                      " label = @label WHEN NOT MATCHED THEN INSERT (hash, scope, label,"
-                      " created_at) VALUES (@hash, @scope, @label, @now)",
-                      hash=token_hash, scope=Scope(scope).value, label=label,
-                      now=ts(now_us()))
+            found = self.get_payload(payload_id)
+            if found is None:
+                raise NotFound(f"no payload {payload_id!r}")
+            jobs = tuple(sorted(str(row[0]) for row in c.rows(
+                f"SELECT name FROM {c.table('jobs')} WHERE name IN UNNEST(@expected) OR name IN"
+                f" (SELECT job FROM {c.table('runs')} WHERE payload = @id)",
+                expected=strings(list(found.expected)), id=payload_id)))
+            # The audit first: a crash in between leaves an audited registration still in
+            # place (deleting again finishes the job), never an unaudited deletion.
+            for job in jobs:
+                self._history.insert_audit(replace(audit, job=job), None)
+            if c.execute(f"DELETE FROM {c.table('payloads')} WHERE id = @id",
+                         id=payload_id) == 0:
+                raise NotFound(f"no payload {payload_id!r}")
+            return jobs
 
-    def find_token(self, token_hash: str) -> Scope | None:
-        c = self._conn
-        rows = c.rows(f"SELECT scope FROM {c.table('tokens')} WHERE hash = @hash",
-                      hash=token_hash)
-        return Scope(str(rows[0][0])) if rows else None
+    # -- tokens (see tokens.py) --------------------------------------------------------------
+
+    def add_token(self, token_hash: str, scope: Scope, label: str,
+                  expires_at: datetime | None = None) -> TokenInfo:
+        return self._tokens.add_token(token_hash, scope, label, expires_at)
+
+    def find_token(self, token_hash: str) -> TokenInfo | None:
+        return self._tokens.find_token(token_hash)
+
+    def list_tokens(self, *, limit: int, cursor: str | None = None) -> Page:
+        return self._tokens.list_tokens(limit=limit, cursor=cursor)
+
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> TokenInfo:
+        return self._tokens.revoke_token(token_id, actor=actor, at=at)
+
+    def touch_token(self, token_id: str, at: datetime) -> None:
+        self._tokens.touch_token(token_id, at)
 
     # -- runs (see runs.py) ------------------------------------------------------------------
 
@@ -284,6 +308,10 @@ class BigQueryStore(Store):
 
     def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
         return self._runs.get_run_tests(job, run_id)
+
+    def delete_run(self, job: str, run_id: str, audit: AuditEntry) -> None:
+        self._runs.delete_run(job, run_id, replace(audit, job=job),
+                              self._history.insert_audit)
 
     # -- history, verdict inputs and baselines (see history.py) ------------------------------
 

@@ -118,19 +118,25 @@ def _own_counts(conn: sqlite3.Connection, job_id: int, version: int, pks: list[i
         member_ids, counts = _unpack(packed or "")
         own[np.searchsorted(ids, member_ids)] = counts[:, :3]
     return own
+def _moments(joined: str | None) -> tuple[datetime, ...]:
+    """Times from a ``group_concat`` of microsecond integers, oldest first."""
+    return tuple(_time(value) for value in sorted(int(v) for v in (joined or "").split(",") if v))
 
 
 def _payload_runs(conn: sqlite3.Connection, payload: str) -> list[PayloadJobRuns]:
     rows = conn.execute(
         f"""SELECT j.name, count(*), SUM(u.status != 'pending'),
-                   SUM({evidence_in('u.status')}), max(u.updated_at)
+                   SUM({evidence_in('u.status')}), max(u.updated_at),
+                   group_concat(CASE WHEN u.status = 'pending'
+                                THEN coalesce(u.started_at, u.created_at) END)
             FROM runs u JOIN jobs j ON j.id = u.job_id
             WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
         (payload,),
     ).fetchall()
     return [PayloadJobRuns(job=str(name), total=int(total), finished=int(finished),
-                           counted=int(counted), last_change=_time(changed))
-            for name, total, finished, counted, changed in rows]
+                           counted=int(counted), last_change=_time(changed),
+                           pending_since=_moments(pending))
+            for name, total, finished, counted, changed, pending in rows]
 
 
 class SqliteHistory:

@@ -7,6 +7,7 @@ counts are updated in the same transaction. See ``migrations/0001_initial.sql`` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from api.domain import (
@@ -20,6 +21,7 @@ from api.domain import (
 )
 from api.store.base import (
     AttachedFile,
+    AuditEntry,
     InvalidCursor,
     RunFilter,
 )
@@ -28,6 +30,7 @@ from api.store.codec import STATUSES, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.sqlite.db import Database
+from api.store.sqlite.history import insert_audit
 from api.store.sqlite.results import (
     EMPTY_FINGERPRINT,
     count_columns,
@@ -151,6 +154,14 @@ class SqliteRuns:
                 (*count_columns(counts), now_us(), pk),
             )
             return load_run(conn, job, pk), added
+
+    def delete_run(self, job: str, run_id: str, audit: AuditEntry) -> None:
+        with self._db.write() as tx:
+            pk = run_pk(tx.conn, job, run_id)
+            forget_tests(tx.conn, pk)
+            (job_id,) = tx.conn.execute("DELETE FROM runs WHERE pk = ? RETURNING job_id",
+                                        (pk,)).fetchone()
+            insert_audit(tx.conn, int(job_id), replace(audit, job=job))
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         with self._db.read() as conn:

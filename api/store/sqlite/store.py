@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,10 +41,12 @@ from api.store.base import (
     EvidenceColumns,
     HistorySelection,
     HistoryWindow,
+    NotFound,
     PayloadJobRuns,
     RunFilter,
     Store,
     StoreError,
+    TokenInfo,
     VerdictInputs,
 )
 from api.store.codec import check_expected, dump_map, now_us, to_us
@@ -56,6 +59,7 @@ from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
+from api.store.sqlite.tokens import SqliteTokens
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -63,7 +67,7 @@ DEFAULT_BUSY_TIMEOUT = 30.0
 class SqliteStore(Store):
     """A :class:`Store` on one SQLite file; one object per thread (sqlite3 enforces it).
 
-    Jobs, payloads and tokens are written here; runs, history and the crawl ledger are
+    Jobs and payloads are written here; runs, history, tokens and the crawl ledger are
     delegated to typed parts that share this store's :class:`Database`.
     """
 
@@ -77,6 +81,7 @@ class SqliteStore(Store):
         self._history = SqliteHistory(self.db)
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
+        self._tokens = SqliteTokens(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -207,21 +212,37 @@ class SqliteStore(Store):
         row = payload_row(self.db.conn, payload_id)
         return None if row is None else payload_of(row)
 
-    # -- tokens ------------------------------------------------------------------------------
-
-    def add_token(self, token_hash: str, scope: Scope, label: str) -> None:
+    def delete_payload(self, payload_id: str, audit: AuditEntry) -> tuple[str, ...]:
         with self.db.write() as tx:
-            tx.conn.execute(
-                "INSERT INTO tokens (hash, scope, label, created_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (hash) DO UPDATE SET scope = excluded.scope, label = excluded.label",
-                (token_hash, Scope(scope).value, label, now_us()),
-            )
+            row = tx.conn.execute("DELETE FROM payloads WHERE id = ? RETURNING expected",
+                                  (payload_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no payload {payload_id!r}")
+            jobs = tx.conn.execute(
+                "SELECT id, name FROM jobs WHERE name IN (SELECT key FROM json_each(?))"
+                " OR id IN (SELECT job_id FROM runs WHERE payload = ?) ORDER BY name",
+                (row[0], payload_id)).fetchall()
+            for job_id, name in jobs:
+                insert_audit(tx.conn, int(job_id), replace(audit, job=str(name)))
+            return tuple(str(name) for _, name in jobs)
 
-    def find_token(self, token_hash: str) -> Scope | None:
-        row = self.db.conn.execute(
-            "SELECT scope FROM tokens WHERE hash = ?", (token_hash,)
-        ).fetchone()
-        return None if row is None else Scope(str(row[0]))
+    # -- tokens (see tokens.py) --------------------------------------------------------------
+
+    def add_token(self, token_hash: str, scope: Scope, label: str,
+                  expires_at: datetime | None = None) -> TokenInfo:
+        return self._tokens.add_token(token_hash, scope, label, expires_at)
+
+    def find_token(self, token_hash: str) -> TokenInfo | None:
+        return self._tokens.find_token(token_hash)
+
+    def list_tokens(self, *, limit: int, cursor: str | None = None) -> Page:
+        return self._tokens.list_tokens(limit=limit, cursor=cursor)
+
+    def revoke_token(self, token_id: str, *, actor: str, at: datetime) -> TokenInfo:
+        return self._tokens.revoke_token(token_id, actor=actor, at=at)
+
+    def touch_token(self, token_id: str, at: datetime) -> None:
+        self._tokens.touch_token(token_id, at)
 
     # -- runs (see runs.py) ------------------------------------------------------------------
 
@@ -250,6 +271,9 @@ class SqliteStore(Store):
 
     def get_run_tests(self, job: str, run_id: str) -> list[TestResult]:
         return self._runs.get_run_tests(job, run_id)
+
+    def delete_run(self, job: str, run_id: str, audit: AuditEntry) -> None:
+        self._runs.delete_run(job, run_id, audit)
 
     # -- history, verdict inputs and baselines (see history.py) ------------------------------
 

@@ -1,0 +1,3 @@
+-- PLACEHOLDER for another branch's migration 0005, so that the tokens branch (0006) runs
+-- alone. The coordinator drops this file when merging the real 0005.
+SELECT 1;
