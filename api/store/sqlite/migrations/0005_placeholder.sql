@@ -1,3 +1,0 @@
--- PLACEHOLDER for another branch's migration 0005, so that the tokens branch (0006) runs
--- alone. The coordinator drops this file when merging the real 0005.
-SELECT 1;
