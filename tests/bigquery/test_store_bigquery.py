@@ -7,6 +7,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from api.domain import RunSpec, RunStatus, TestResult, TestStatus, WriteOutcome
 from api.store import StoreError, open_store
 from api.store.bigquery import BigQueryStore
+from api.store.bigquery.schema import SCHEMA_VERSION
 from tests.bigquery.emulator import ROOT, Emulator
 
 pytestmark = pytest.mark.slow
@@ -107,7 +109,7 @@ def test_migrating_a_current_dataset_writes_nothing(bq_url: str) -> None:
     """A server holding only a read-only credential still starts: its migrate() is a read."""
     store = open_store(bq_url)
     assert isinstance(store, BigQueryStore)
-    assert store.migrate() == 1
+    assert store.migrate() == SCHEMA_VERSION
     reader = open_store(bq_url)
     assert isinstance(reader, BigQueryStore)
 
@@ -116,4 +118,29 @@ def test_migrating_a_current_dataset_writes_nothing(bq_url: str) -> None:
 
     reader.connection.execute = refuse  # type: ignore[method-assign]
     reader.connection.client.create_dataset = refuse  # type: ignore[method-assign]
-    assert reader.migrate() == 1
+    assert reader.migrate() == SCHEMA_VERSION
+
+
+def test_a_dataset_of_schema_version_1_gains_the_new_tables_and_columns(bq_url: str) -> None:
+    """Version 1 had no baseline membership, leases, informing flags, audit values or token
+    lifecycle; migrating such a dataset adds them and the store then works on it."""
+    from api.domain import Scope
+    from api.store.bigquery.schema import TABLES
+
+    store = open_store(bq_url)
+    assert isinstance(store, BigQueryStore)
+    conn = store.connection
+    conn.client.create_dataset(f"{conn.project}.{conn.dataset}", exists_ok=True)
+    tokens = next(table for table in TABLES if table.name == "tokens")
+    old_columns = tuple(column for column in tokens.columns if column[0] in
+                        ("hash", "scope", "label", "created_at"))
+    assert len(old_columns) == 4, tokens.columns
+    conn.execute(replace(tokens, columns=old_columns).ddl(conn.table("tokens")))
+    conn.execute(f"CREATE TABLE {conn.table('schema_version')} (version INT64, applied_at"
+                 " TIMESTAMP)")
+    conn.execute(f"INSERT INTO {conn.table('schema_version')} VALUES (1, CURRENT_TIMESTAMP())")
+
+    assert store.migrate() == SCHEMA_VERSION
+    store.add_token("ab" * 32, Scope.READ, "after the upgrade")
+    found = store.find_token("ab" * 32)
+    assert found is not None and found.scope is Scope.READ and found.revoked_at is None

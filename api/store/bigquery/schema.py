@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = 1
+# 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
+# id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,8 +142,14 @@ def migrate(conn: object) -> int:
     except exceptions.NotFound:
         conn.client.create_dataset(f"{conn.project}.{conn.dataset}", exists_ok=True,
                                    timeout=conn.deadline)
-    # One script for all tables: one round trip, and each statement is IF NOT EXISTS.
-    conn.execute("; ".join(table.ddl(conn.table(table.name)) for table in TABLES))
+    # One script for all tables: one round trip, and each statement is IF NOT EXISTS. A dataset
+    # made by an older version then gets the columns added since (IF NOT EXISTS again), so the
+    # upgrade needs no list of what changed when, and re-running it is harmless.
+    statements = [table.ddl(conn.table(table.name)) for table in TABLES]
+    if current and current[0][0] is not None:
+        statements += [f"ALTER TABLE {conn.table(table.name)} ADD COLUMN IF NOT EXISTS"
+                       f" {name} {type_}" for table in TABLES for name, type_, _ in table.columns]
+    conn.execute("; ".join(statements))
     # MERGE rather than INSERT: two processes migrating at once record the version once.
     conn.execute(
         f"MERGE {conn.table('schema_version')} T USING (SELECT @v AS version) S"
