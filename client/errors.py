@@ -144,7 +144,9 @@ class VerdictPending(FlakegateError):
     """Raised by ``wait_for_verdict`` at its timeout; carries the last (pending) verdict."""
 
     def __init__(self, payload: str, verdict: Verdict | None, waited_s: float) -> None:
-        super().__init__(f"payload {payload!r} is still pending after {waited_s:.0f}s")
+        state = "still pending" if verdict is not None else \
+            "still unknown to the server (no run has reported it)"
+        super().__init__(f"payload {payload!r} is {state} after {waited_s:.0f}s")
         self.payload = payload
         self.verdict = verdict
         self.waited_s = waited_s
