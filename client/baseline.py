@@ -146,9 +146,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     show.add_argument("job")
     show.add_argument("--version", type=int, default=None)
     show.add_argument("--top", type=int, default=20, help="how many tests to list (0: all)")
-    for parser, handler in ((compute, _compute), (show, _show)):
+    # compute writes a log line (often from cron, which is no terminal): text unless asked.
+    for parser, handler, default in ((compute, _compute, "text"), (show, _show, "auto")):
         _db_flag(parser)
-        add_format_flag(parser)
+        add_format_flag(parser, default=default)
         add_connection_flags(parser)
         parser.set_defaults(handler=handler)
     return compute, show
