@@ -351,18 +351,18 @@ class Client:
                 raise errors.InputError(f"bad server URL {url!r}: {err}") from None
             except requests.Timeout as err:
                 failure: errors.FlakegateError = errors.RequestTimedOut(
-                    f"{method} {url}: timed out ({_reason(err)})", method=method, url=url,
+                    f"{method} {url}: timed out ({errors.reason(err)})", method=method, url=url,
                     attempts=attempt + 1)
                 short = "timed out"
             except requests.RequestException as err:
                 failure = errors.ConnectionFailed(
-                    f"{method} {url}: cannot reach the server ({_reason(err)})", method=method,
-                    url=url, attempts=attempt + 1)
-                short = _short_reason(err)
+                    f"{method} {url}: cannot reach the server ({errors.reason(err)})",
+                    method=method, url=url, attempts=attempt + 1)
+                short = errors.short_reason(err)
             else:
                 if response.status_code < 400:
                     return response
-                api_error = self._api_error(response, method, url)
+                api_error = errors.from_response(response, method, url)
                 if response.status_code not in RETRY_STATUSES:
                     raise api_error
                 failure = api_error
@@ -388,23 +388,6 @@ class Client:
         if isinstance(timeout, tuple):
             return (min(timeout[0], left), min(timeout[1], left))
         return min(timeout, left)
-
-    @staticmethod
-    def _api_error(response: requests.Response, method: str, url: str) -> errors.ApiError:
-        code, message, details = "http_error", response.reason or "error", None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            error = body["error"]
-            code = str(error.get("code") or code)
-            message = str(error.get("message") or message)
-            details = error.get("details")
-        elif response.text:  # a proxy's HTML page, say: keep a little of it for the log
-            message = f"{message}: {response.text.strip()[:200]}"
-        cls = errors.error_class(response.status_code)
-        return cls(response.status_code, code, message, details, method=method, url=url)
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
@@ -441,31 +424,3 @@ def _verdict_path(payload: str) -> str:
 
 def _without_none(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
-
-
-def _innermost(err: BaseException) -> BaseException:
-    inner = err
-    while inner.__context__ is not None and inner.__context__ is not inner:
-        inner = inner.__context__
-    return inner
-
-
-def _short_reason(err: Exception) -> str:
-    """A few words for a retry line: ``connection refused``, not urllib3's pool repr."""
-    inner = _innermost(err)
-    if isinstance(inner, OSError) and inner.strerror:
-        return inner.strerror.lower()
-    text = str(inner).lower()
-    for words in ("connection refused", "name or service not known", "connection reset",
-                  "remote end closed connection"):
-        if words in text:
-            return words
-    return type(inner).__name__
-
-
-def _reason(err: Exception) -> str:
-    # requests nests urllib3's reason a few levels deep; its innermost message is the useful
-    # one ("Connection refused"), not the long repr of the pool.
-    inner = _innermost(err)
-    text = str(inner) or type(inner).__name__
-    return text if len(text) < 200 else text[:200] + "..."
