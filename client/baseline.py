@@ -144,7 +144,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
                          help="repeat on this schedule until interrupted")
     show = sub.add_parser("show", help="show a baseline's least stable tests")
     show.add_argument("job")
-    show.add_argument("--version", type=int, default=None)
+    show.add_argument("--version", type=int, default=None, metavar="N",
+                      help="this baseline version (default: the newest)")
     show.add_argument("--top", type=int, default=20, help="how many tests to list (0: all)")
     # compute writes a log line (often from cron, which is no terminal): text unless asked.
     for parser, handler, default in ((compute, _compute, "text"), (show, _show, "auto")):
