@@ -19,7 +19,7 @@ from pathlib import Path
 from client import errors
 from client.api import Client, segment
 from client.ci_env import detect
-from client.cli_support import record_run, run_fields
+from client.cli_support import announce_retry, record_run, run_fields
 from client.durations import format_duration, parse_duration
 from client.exit_status import ExitStatus
 from client.models import RUN_STATUSES, Verdict
@@ -240,7 +240,8 @@ def main(env: dict[str, str] | None = None) -> int:
         command("error", str(err), title="flakegate")
         return ExitStatus.ERROR
     try:
-        with Client(inputs.server_url, inputs.token, retries=inputs.retries) as client:
+        with Client(inputs.server_url, inputs.token, retries=inputs.retries,
+                    on_retry=announce_retry) as client:
             if inputs.junit or inputs.status:
                 _upload(client, inputs, env)
             if not inputs.wait:

@@ -15,10 +15,9 @@ import functools
 import os
 import sqlite3
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from client import extras
@@ -29,13 +28,17 @@ from client.exit_status import ExitStatus
 if TYPE_CHECKING:
     from api.store import Store
 
-Handler = Callable[[argparse.Namespace], int]
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def database_url(args: argparse.Namespace) -> str:
+    """``--db`` read the way ``FLAKEGATE_DATABASE`` is (a bare path is the SQLite store),
+    else ``FLAKEGATE_DATABASE``, else the default."""
+    from api.config import database_url as normalise
     from api.config import load_config
 
-    return args.db or load_config()["DATABASE"]
+    return normalise(args.db) if args.db else load_config()["DATABASE"]
 
 
 def open_url(url: str) -> Store:
@@ -50,23 +53,38 @@ def open_url(url: str) -> Store:
         raise CommandError(str(err)) from None
 
 
-def open_migrated(url: str) -> Store:
-    _ensure_parent(url)
-    store = open_url(url)
+def open_existing(url: str) -> Store:
+    """Open a store that must already exist: an embedded database that was never
+    initialised is an error, not a new empty file (which would then look like a store
+    without jobs). Only ``db init``, ``serve`` and ``demo`` create one."""
+    path = _sqlite_file(url)
+    if path is not None and not path.exists():
+        raise CommandError(f"no database at {path}; run flakegate db init")
+    return open_url(url)
+
+
+def open_migrated(url: str, *, create: bool = False) -> Store:
+    """Open and upgrade the store; ``create`` makes a missing embedded database (and its
+    folder) rather than refusing it."""
+    if create:
+        _ensure_parent(url)
+        store = open_url(url)
+    else:
+        store = open_existing(url)
     store.migrate()
     return store
 
 
-def store_errors(handler: Handler) -> Handler:
+def store_errors(handler: Callable[P, R]) -> Callable[P, R]:
     """The store's errors (unknown job, unreachable backend) and SQLite's own (a database
     that is locked, read-only or was never initialised) as one-line CommandErrors."""
 
     @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
         from api.store import StoreError
 
         try:
-            return handler(args)
+            return handler(*args, **kwargs)
         except StoreError as err:
             raise CommandError(str(err)) from err
         except sqlite3.Error as err:
@@ -75,11 +93,19 @@ def store_errors(handler: Handler) -> Handler:
     return run
 
 
-def _ensure_parent(url: str) -> None:
-    """Create the embedded database's folder, so a first ``db init`` just works."""
+def _sqlite_file(url: str) -> Path | None:
+    """The file behind a ``sqlite:///`` URL; None for other stores and for ``:memory:``."""
     parts = urlsplit(url)
     if parts.scheme == "sqlite" and parts.path.startswith("/") and parts.path != "/:memory:":
-        folder = Path(unquote(parts.path)).parent
+        return Path(unquote(parts.path))
+    return None
+
+
+def _ensure_parent(url: str) -> None:
+    """Create the embedded database's folder, so a first ``db init`` just works."""
+    path = _sqlite_file(url)
+    if path is not None:
+        folder = path.parent
         try:
             folder.mkdir(parents=True, exist_ok=True)
         except OSError as err:
@@ -178,7 +204,7 @@ def _serve(args: argparse.Namespace) -> int:
     except ValueError as err:  # ConfigError is one
         raise CommandError(str(err)) from None
     url = database_url(args)
-    open_migrated(url).close()  # migrate once in the master, before any worker forks
+    open_migrated(url, create=True).close()  # migrate once in the master, before any fork
     return serve(url, host=args.host, port=args.port, workers=args.workers,
                  timeout=args.timeout)
 
@@ -194,34 +220,33 @@ def positive_duration(text: str) -> float:
     return seconds
 
 
-def _baseline_compute(args: argparse.Namespace) -> int:
+def _baseline_compute_local(args: argparse.Namespace, job: str | None) -> list[dict[str, Any]]:
+    """``baseline compute`` on the ``--db`` store: what ``POST /jobs/{job}/baselines`` returns,
+    for one job or (``job=None``) every job."""
+    from api.schemas.baselines import BaselineVersionSchema
     from api.services import baselines
 
-    if not args.all and not args.job:
-        raise CommandError("name a JOB or pass --all")
     store = open_migrated(database_url(args))
     try:
-        while True:
-            if args.all:
-                done = baselines.recompute_all(store)
-            else:
-                version = baselines.compute(store, args.job, window_days=args.window_days,
-                                            max_runs=args.max_runs,
-                                            exclude_payload=args.exclude_payload)
-                done = [baselines.Refreshed(args.job, version, True, version.runs)]
-            for refreshed in done:
-                print(refreshed.describe(), flush=True)
-            if args.every is None:
-                return ExitStatus.OK
-            time.sleep(args.every)
+        if job is None:  # a refresh: a version only where the window's runs or results changed
+            versions = [done.version for done in baselines.recompute_all(store)
+                        if done.version is not None]
+        else:
+            versions = [baselines.compute(store, job, window_days=args.window_days,
+                                          max_runs=args.max_runs,
+                                          exclude_payload=args.exclude_payload)]
     finally:
         store.close()
+    return [BaselineVersionSchema().dump(version) for version in versions]
 
 
-def _baseline_show(args: argparse.Namespace) -> int:
+def _baseline_show_local(args: argparse.Namespace) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``baseline show`` on the ``--db`` store: what ``GET /jobs/{job}/baseline`` returns,
+    every test at once. Read only: no migration, and no database is created."""
+    from api.schemas.baselines import BaselineVersionSchema, TestBaselineSchema
     from api.store import NotFound
 
-    store = open_migrated(database_url(args))
+    store = open_existing(database_url(args))
     try:
         version = store.get_baseline(args.job, args.version)
         if version is None:
@@ -229,16 +254,8 @@ def _baseline_show(args: argparse.Namespace) -> int:
         tests = store.baseline_tests(args.job, version.version)
     finally:
         store.close()
-    print(f"{version.job} baseline v{version.version}: {version.runs} runs, "
-          f"{version.tests} tests, window {version.window_days} days / {version.max_runs} runs, "
-          f"latch {'on' if version.latch else 'off'}, "
-          f"computed {version.created_at:%Y-%m-%d %H:%M}Z")
-    worst = sorted(tests, key=lambda test: test.pass_rate)[: args.top]
-    print(f"{'pass rate':>9}  {'runs':>5}  {'flakes':>6}  test")
-    for test in worst:
-        mark = " (latched)" if test.latched else ""
-        print(f"{test.pass_rate:9.2%}  {test.runs:5d}  {test.flakes:6d}  {test.name}{mark}")
-    return ExitStatus.OK
+    return (BaselineVersionSchema().dump(version),
+            TestBaselineSchema(many=True).dump(tests))
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -249,7 +266,7 @@ def _demo(args: argparse.Namespace) -> int:
     # Beside an embedded database (var/demo-token for var/flakegate.db); other stores: none.
     token_file = (Path(unquote(parts.path)).with_name("demo-token")
                   if parts.scheme == "sqlite" and parts.path not in ("", "/:memory:") else None)
-    store = open_migrated(url)
+    store = open_migrated(url, create=True)
     try:
         summary = load_demo(store, seed=args.seed, token_file=token_file)
     finally:
@@ -302,25 +319,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_db_flag(revoke)
     revoke.set_defaults(handler=store_errors(_token_revoke))
 
-    baseline = subparsers.add_parser("baseline", help="per-test baselines (server side)")
-    baseline_sub = baseline.add_subparsers(dest="baseline_command", metavar="ACTION")
-    baseline_sub.required = True
-    compute = baseline_sub.add_parser("compute", help="compute a new baseline version")
-    compute.add_argument("job", nargs="?", help="the job (or --all)")
-    compute.add_argument("--all", action="store_true", help="every job")
-    compute.add_argument("--window-days", type=int, default=None)
-    compute.add_argument("--max-runs", type=int, default=None)
-    compute.add_argument("--exclude-payload", default=None)
-    compute.add_argument("--every", type=positive_duration, default=None, metavar="DURATION",
-                         help="repeat on this schedule until interrupted")
-    add_db_flag(compute)
-    compute.set_defaults(handler=store_errors(_baseline_compute))
-    show = baseline_sub.add_parser("show", help="show a baseline's least stable tests")
-    show.add_argument("job")
-    show.add_argument("--version", type=int, default=None)
-    show.add_argument("--top", type=int, default=20, help="how many tests to list")
-    add_db_flag(show)
-    show.set_defaults(handler=store_errors(_baseline_show))
+    # The client owns ``baseline`` (it works through --url on a client-only install); the
+    # server adds the --db backends it dispatches to.
+    from client import baseline
+
+    compute, show = baseline.register(subparsers)
+    compute.set_defaults(local=store_errors(_baseline_compute_local))
+    show.set_defaults(local=store_errors(_baseline_show_local))
 
     demo = subparsers.add_parser("demo", help="load a realistic demo history and payload")
     demo.add_argument("--seed", type=int, default=2026)

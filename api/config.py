@@ -69,6 +69,14 @@ def load_config(overrides: Mapping[str, Any] | None = None,
         if raw is not None:
             config[key] = _coerce(key, raw)
     config.update(overrides or {})
-    if "://" not in config["DATABASE"]:  # a bare path means the embedded store
-        config["DATABASE"] = "sqlite://" + os.path.abspath(config["DATABASE"])
+    config["DATABASE"] = database_url(config["DATABASE"])
     return config
+
+
+def database_url(value: str) -> str:
+    """A store URL as ``FLAKEGATE_DATABASE`` and ``--db`` take it: a URL as is, a bare path
+    (``var/x.db``, ``/srv/x.db``) as the embedded store's ``sqlite://`` URL, made absolute
+    against the working directory now."""
+    if "://" in value:
+        return value
+    return "sqlite://" + os.path.abspath(os.path.expanduser(value))

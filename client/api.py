@@ -19,7 +19,7 @@ import requests
 
 from client import errors
 from client.models import AttachedFile, Job, Payload, Run, UploadResult, Verdict
-from client.retry import RETRY_STATUSES, Backoff, parse_retry_after
+from client.retry import RETRY_STATUSES, Backoff, RetryNotice, parse_retry_after
 from client.upload import DEFAULT_BATCH_BYTES, DEFAULT_BATCH_FILES, FileSource, batches
 
 #: Seconds for connecting and for each read. Generous for a loaded server, short enough that
@@ -33,9 +33,10 @@ T = TypeVar("T")
 Timeout = float | tuple[float, float]
 ProgressCallback = Callable[[int, int], None]  # (files sent so far, bytes sent so far)
 PollCallback = Callable[[Verdict | None, float], None]  # (latest verdict or None, seconds waited)
+RetryCallback = Callable[[RetryNotice], None]
 
 
-def _version() -> str:
+def package_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
     try:
@@ -63,7 +64,10 @@ class Client:
                  retries: int = 7, session: requests.Session | None = None, *,
                  upload_timeout: float = DEFAULT_UPLOAD_TIMEOUT, backoff: Backoff | None = None,
                  sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, deadline: float | None = None,
+                 on_retry: RetryCallback | None = None) -> None:
+        """``deadline`` (a ``clock()`` reading) bounds every call: no retry sleeps past it and
+        no request waits longer than what is left; ``on_retry`` hears of every re-send."""
         if not base_url or not base_url.startswith(("http://", "https://")):
             raise errors.InputError(
                 f"the server URL must start with http:// or https://, got {base_url!r} "
@@ -78,9 +82,11 @@ class Client:
         self.backoff = backoff or Backoff()
         self._sleep = sleep
         self._clock = clock
+        self.deadline = deadline
+        self.on_retry = on_retry
         self._own_session = session is None
         self.session = session or requests.Session()
-        self.user_agent = f"flakegate-client/{_version()}"
+        self.user_agent = f"flakegate-client/{package_version()}"
 
     def close(self) -> None:
         if self._own_session:
@@ -185,6 +191,20 @@ class Client:
         return self._call("POST", f"/jobs/{segment(job)}/baselines", json=body,
                           idempotent=False)
 
+    def get_baseline(self, job: str, *, version: int | None = None,
+                     page_size: int = DEFAULT_PAGE_SIZE
+                     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A baseline version (the newest by default) and every one of its tests."""
+        params = _without_none({"version": version})
+        summary: dict[str, Any] = {}
+        tests: list[dict[str, Any]] = []
+        for body in self._page_bodies(f"/jobs/{segment(job)}/baseline", params, page_size):
+            summary = body.get("baseline") or summary
+            if "version" in summary:  # later pages: the same version, even if one is added
+                params["version"] = summary["version"]
+            tests.extend(body["items"])
+        return summary, tests
+
     # -- payloads and verdicts ----------------------------------------------------------------
 
     def put_payload(self, payload: str, *, expected: Mapping[str, int] | None = None,
@@ -225,10 +245,11 @@ class Client:
         ``timeout`` seconds pass first (``timeout=0`` looks exactly once).
 
         Made for a gate job that may start before the shards have reported: an unknown payload
-        is waited out like a pending verdict, and reported as :class:`NotFoundError` only if it
-        lasts to the timeout. A server that stops answering *during* the wait is waited out
-        too (each look already retried); one that is unavailable at the first look is
-        reported at once, so that ``--fail-open`` does not first sit out the whole timeout.
+        (404: no run has named it yet) is waited out like a pending verdict, and is still
+        :class:`VerdictPending` (without a verdict) at the timeout. A server that stops
+        answering *during* the wait is waited out too (each look already retried); one that
+        is unavailable at the first look is reported at once, so that ``--fail-open`` does
+        not first sit out the whole timeout.
         """
         if poll <= 0:
             raise errors.InputError("the poll interval must be positive")
@@ -256,7 +277,8 @@ class Client:
                 on_poll(None if problem else last, waited)
             remaining = deadline - self._clock()
             if remaining <= 0:
-                if last is None and problem is not None:
+                if last is None and problem is not None \
+                        and not isinstance(problem, errors.NotFoundError):
                     raise problem
                 raise errors.VerdictPending(payload, last, waited)
             self._sleep(min(poll, remaining))
@@ -278,6 +300,13 @@ class Client:
 
     def _pages(self, path: str, params: dict[str, Any], page_size: int
                ) -> Iterator[dict[str, Any]]:
+        for body in self._page_bodies(path, params, page_size):
+            yield from body["items"]
+
+    def _page_bodies(self, path: str, params: dict[str, Any], page_size: int
+                     ) -> Iterator[dict[str, Any]]:
+        """Each page's whole body, following ``next_cursor``; ``params`` is read afresh for
+        every page, so a caller may pin a value the first page told it."""
         cursor: str | None = None
         while True:
             query = {**params, "limit": page_size, **({"cursor": cursor} if cursor else {})}
@@ -286,7 +315,7 @@ class Client:
             if not isinstance(items, list):
                 raise errors.UnexpectedResponse(f"a page without items: {body!r:.200}",
                                                 method="GET", url=self.base_url + path)
-            yield from items
+            yield body
             if not next_cursor:
                 return
             if next_cursor == cursor:  # a server bug would otherwise loop forever
@@ -319,47 +348,50 @@ class Client:
         for attempt in range(attempts):
             retry_after: float | None = None
             try:
-                response = self.session.send(prepared, timeout=timeout or self.timeout,
+                response = self.session.send(prepared, timeout=self._bounded(timeout),
                                              allow_redirects=True, **settings)
             except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
                     requests.exceptions.InvalidSchema) as err:
                 raise errors.InputError(f"bad server URL {url!r}: {err}") from None
             except requests.Timeout as err:
                 failure: errors.FlakegateError = errors.RequestTimedOut(
-                    f"{method} {url}: timed out ({_reason(err)})", method=method, url=url,
+                    f"{method} {url}: timed out ({errors.reason(err)})", method=method, url=url,
                     attempts=attempt + 1)
+                short = "timed out"
             except requests.RequestException as err:
                 failure = errors.ConnectionFailed(
-                    f"{method} {url}: cannot reach the server ({_reason(err)})", method=method,
-                    url=url, attempts=attempt + 1)
+                    f"{method} {url}: cannot reach the server ({errors.reason(err)})",
+                    method=method, url=url, attempts=attempt + 1)
+                short = errors.short_reason(err)
             else:
                 if response.status_code < 400:
                     return response
-                failure = self._api_error(response, method, url)
+                api_error = errors.from_response(response, method, url)
                 if response.status_code not in RETRY_STATUSES:
-                    raise failure
+                    raise api_error
+                failure = api_error
+                short = f"HTTP {api_error.status} {api_error.code}"
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             if attempt + 1 >= attempts:
                 raise failure
-            self._sleep(self.backoff.delay(attempt, retry_after))
+            delay = self.backoff.delay(attempt, retry_after)
+            if self.deadline is not None and self._clock() + delay > self.deadline:
+                raise failure  # the command's --timeout comes first: no sleep past it
+            if self.on_retry:
+                self.on_retry(RetryNotice(delay, attempt + 2, attempts, short))
+            self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    @staticmethod
-    def _api_error(response: requests.Response, method: str, url: str) -> errors.ApiError:
-        code, message, details = "http_error", response.reason or "error", None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if isinstance(body, dict) and isinstance(body.get("error"), dict):
-            error = body["error"]
-            code = str(error.get("code") or code)
-            message = str(error.get("message") or message)
-            details = error.get("details")
-        elif response.text:  # a proxy's HTML page, say: keep a little of it for the log
-            message = f"{message}: {response.text.strip()[:200]}"
-        cls = errors.error_class(response.status_code)
-        return cls(response.status_code, code, message, details, method=method, url=url)
+    def _bounded(self, timeout: Timeout | None) -> Timeout:
+        """The request's timeout, cut to what is left before the deadline (at least a second,
+        so that a call made just before it still gets an answer)."""
+        timeout = timeout or self.timeout
+        if self.deadline is None:
+            return timeout
+        left = max(1.0, self.deadline - self._clock())
+        if isinstance(timeout, tuple):
+            return (min(timeout[0], left), min(timeout[1], left))
+        return min(timeout, left)
 
     @staticmethod
     def _json(response: requests.Response) -> dict[str, Any]:
@@ -396,13 +428,3 @@ def _verdict_path(payload: str) -> str:
 
 def _without_none(fields: Mapping[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in fields.items() if value is not None}
-
-
-def _reason(err: Exception) -> str:
-    # requests nests urllib3's reason a few levels deep; its innermost message is the useful
-    # one ("Connection refused"), not the long repr of the pool.
-    inner: BaseException = err
-    while inner.__context__ is not None and inner.__context__ is not inner:
-        inner = inner.__context__
-    text = str(inner) or type(inner).__name__
-    return text if len(text) < 200 else text[:200] + "..."

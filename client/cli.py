@@ -15,11 +15,13 @@ a user can foresee (a client :class:`~client.errors.FlakegateError`, a
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from importlib import metadata
 
 from client import commands, errors, extras
+from client.api import package_version
 from client.cli_support import warn
 from client.exit_status import ExitStatus
 
@@ -27,7 +29,7 @@ COMMAND_GROUP = "flakegate.commands"
 SERVER_EXTRA = "server"
 #: What the server's entry points register, named here so that an install without the server
 #: extra can tell these commands from typos without importing anything of the server.
-SERVER_COMMANDS = ("serve", "db", "token", "baseline", "demo", "crawl", "export")
+SERVER_COMMANDS = ("serve", "db", "token", "demo", "crawl", "export")
 
 
 def server_installed() -> bool:
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             f"server commands ({', '.join(SERVER_COMMANDS)}) need "
             f"{extras.install_hint(SERVER_EXTRA)}"),
     )
+    parser.add_argument("--version", action="version", version=f"flakegate {package_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     if with_server:
@@ -96,6 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         _say("interrupted")
         return ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``flakegate runs JOB | head``): not an error of ours. Point
+        # stdout at nothing so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitStatus.OK
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
@@ -15,7 +16,9 @@ from typing import Any, TextIO
 from client import errors
 from client.api import Client, ProgressCallback
 from client.ci_env import detect
+from client.durations import parse_duration
 from client.models import Run, UploadResult
+from client.retry import RetryNotice
 from client.upload import DEFAULT_BATCH_BYTES, expand
 
 
@@ -23,7 +26,9 @@ def warn(message: str) -> None:
     print(f"flakegate: warning: {message}", file=sys.stderr)
 
 
-def add_connection_flags(parser: argparse.ArgumentParser) -> None:
+def add_connection_flags(parser: argparse.ArgumentParser, *, timeout: bool = True) -> None:
+    """``--url``, ``--token``, ``--fail-open``, ``--retries`` and (unless the command has its
+    own, as ``verdict`` does) ``--timeout``: a deadline for the whole command."""
     group = parser.add_argument_group("server")
     group.add_argument("--url", default=None, metavar="URL",
                        help="the flakegate server (default: $FLAKEGATE_URL)")
@@ -36,6 +41,22 @@ def add_connection_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--retries", type=int, default=None, metavar="N",
                        help="re-sends of an idempotent request (default: $FLAKEGATE_RETRIES "
                             "or 7)")
+    if timeout:
+        group.add_argument("--timeout", type=duration, default=None, metavar="DURATION",
+                           help="give up after this long in all, retries included (e.g. 2m; "
+                                "default: only the retry count bounds it)")
+
+
+def duration(text: str) -> float:
+    """An argparse type: ``30s``, ``10m``, ``2h``, or plain seconds."""
+    try:
+        return parse_duration(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def announce_retry(notice: RetryNotice) -> None:
+    print(f"flakegate: {notice.describe()}", file=sys.stderr, flush=True)
 
 
 def make_client(args: argparse.Namespace) -> Client:
@@ -50,7 +71,25 @@ def make_client(args: argparse.Namespace) -> Client:
             retries = int(raw)
         except ValueError:
             raise errors.InputError(f"FLAKEGATE_RETRIES must be an integer, got {raw!r}") from None
-    return Client(url, token, retries=retries)
+    # A command-wide deadline: --timeout counts from now, and the client's retries never
+    # sleep past it (verdict --wait shares it with its polling).
+    limit = getattr(args, "timeout", None)
+    deadline = time.monotonic() + limit if limit is not None else None
+    return Client(url, token, retries=retries, deadline=deadline, on_retry=announce_retry)
+
+
+FORMATS = ("auto", "text", "json")
+
+
+def add_format_flag(parser: argparse.ArgumentParser, *, choices: tuple[str, ...] = FORMATS,
+                    default: str = "auto") -> None:
+    """``--format`` and its shorthand ``--json``, the same on every command that prints."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--format", choices=choices, default=default,
+                       help="auto: text on a terminal, JSON otherwise (default: "
+                            f"{default})")
+    group.add_argument("--json", dest="format", action="store_const", const="json",
+                       help="the same as --format json")
 
 
 def output_format(args: argparse.Namespace, stream: TextIO | None = None) -> str:
@@ -185,21 +224,47 @@ class Recorded:
     unmatched: list[str]
 
 
+#: The run metadata key that says why a run's files could not be attached.
+UPLOAD_ERROR_KEY = "flakegate_upload_error"
+
+
 def record_run(client: Client, fields: RunFields, patterns: list[str], status: str | None, *,
-               max_bytes: int = DEFAULT_BATCH_BYTES,
+               max_bytes: int = DEFAULT_BATCH_BYTES, keep_pending: bool = False,
                on_progress: ProgressCallback | None = None) -> Recorded:
     """``flakegate upload`` and the action: PUT the run, attach the files, set the status.
 
     The run stays pending while its files arrive (unless it was already finished: a
     re-upload), and gets its final status only once every file is attached: a gate polling
     meanwhile must not judge a "finished" run whose results are half uploaded.
+
+    If the files cannot be attached for a reason that will not pass (the server refuses one,
+    or one cannot be read), the run is recorded as ``error`` with the reason in its metadata
+    before the error is raised: a run left pending would hold the payload's verdict until its
+    deadline. ``keep_pending`` leaves it pending (someone means to re-upload).
     """
     found = expand(patterns)
     for pattern in found.unmatched:
         warn(f"no file matches {pattern!r}")
     run = save_run(client, fields, "pending" if status == "pending" else None)
-    result = client.upload_junit(fields.job, fields.run_id, found.files, max_bytes=max_bytes,
-                                 on_progress=on_progress)
+    try:
+        result = client.upload_junit(fields.job, fields.run_id, found.files,
+                                     max_bytes=max_bytes, on_progress=on_progress)
+    except (errors.ApiError, errors.InputError) as err:
+        if keep_pending or getattr(err, "unavailable", False):
+            raise  # a server that is down may be back for a retry of the whole upload
+        reason = err.describe()
+        if isinstance(err, errors.ApiError):  # the run's own URL adds nothing in its metadata
+            reason = reason.removeprefix(f"{err.method} {err.url}: ")
+        failed = RunFields(**{**vars(fields),
+                              "metadata": {**fields.metadata, UPLOAD_ERROR_KEY: reason[:1000]}})
+        try:
+            save_run(client, failed, "error")
+        except errors.FlakegateError as mark_err:
+            warn(f"could not record the run as error: {mark_err.describe()}")
+        else:
+            warn(f"run {fields.run_id!r} of job {fields.job!r} recorded as error (its files "
+                 "could not be attached); pass --keep-pending to leave it pending")
+        raise
     run = result.run or run
     if status and status != run.status:
         run = save_run(client, fields, status)

@@ -9,17 +9,22 @@ With ``--fail-open`` an unreachable or failing server is a warning and exit 0 (s
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import TypeVar
 
-from client import errors
+from client import baseline, errors
 from client.api import Client
 from client.ci_env import detect
 from client.cli_support import (
     RunFields,
     add_connection_flags,
+    add_format_flag,
     add_run_flags,
+    duration,
     make_client,
     output_format,
     print_json,
@@ -31,17 +36,12 @@ from client.durations import format_duration, parse_duration
 from client.exit_status import ExitStatus
 from client.models import FINAL_RUN_STATUSES, Run, Verdict
 from client.render import render_json, render_text, warning_lines
+from client.table import plural, render_table
 from client.upload import DEFAULT_BATCH_BYTES, split_patterns
 
+T = TypeVar("T")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20,
                "mib": 1 << 20}
-
-
-def _duration(text: str) -> float:
-    try:
-        return parse_duration(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def _size(text: str) -> int:
@@ -67,7 +67,7 @@ class _Progress:
 
     def __call__(self, files: int, sent: int) -> None:
         if self.enabled:
-            sys.stderr.write(f"\rflakegate: uploaded {files} files, {_mib(sent)}")
+            sys.stderr.write(f"\rflakegate: uploaded {plural(files, 'file')}, {_mib(sent)}")
             sys.stderr.flush()
             self.shown = True
 
@@ -85,7 +85,8 @@ def _upload(args: argparse.Namespace) -> int:
     with make_client(args) as client:
         progress = _Progress()
         recorded = record_run(client, fields, patterns, args.status,
-                              max_bytes=args.batch_bytes, on_progress=progress)
+                              max_bytes=args.batch_bytes, keep_pending=args.keep_pending,
+                              on_progress=progress)
         progress.done()
     run, result = recorded.run, recorded.upload
     if output_format(args) == "json":
@@ -96,9 +97,9 @@ def _upload(args: argparse.Namespace) -> int:
                     "unmatched": recorded.unmatched})
     else:
         print(f"run {fields.run_id!r} of job {fields.job!r} ({run.status}, payload "
-              f"{run.payload or '-'}): {len(result.files)} files ({result.added} new, "
-              f"{result.already_present} already there), {result.tests} tests, "
-              f"{result.requests} requests, {_mib(result.bytes_sent)} sent")
+              f"{run.payload or '-'}): {plural(len(result.files), 'file')} ({result.added} new, "
+              f"{result.already_present} already there), {plural(result.tests, 'test')}, "
+              f"{plural(result.requests, 'request')}, {_mib(result.bytes_sent)} sent")
     if not result.files and not args.allow_no_files:
         print("flakegate: error: no JUnit file matched (the run was recorded); pass "
               "--allow-no-files if that is expected", file=sys.stderr)
@@ -114,7 +115,7 @@ def _print_run(args: argparse.Namespace, run: Run) -> None:
         print_json(run)
     else:
         print(f"run {run.run_id!r} of job {run.job!r}: {run.status}, payload "
-              f"{run.payload or '-'}, {run.counts.total} tests")
+              f"{run.payload or '-'}, {plural(run.counts.total, 'test')}")
 
 
 def _run_start(args: argparse.Namespace) -> int:
@@ -148,9 +149,10 @@ def _show_verdict(args: argparse.Namespace, client: Client, verdict: Verdict) ->
     # while --format json output on stdout stays the body as the server sent it.
     for line in warning_lines(verdict):
         print(line, file=sys.stderr)
-    if args.format == "json":
+    chosen = output_format(args)
+    if chosen == "json":
         sys.stdout.write(render_json(verdict))
-    elif args.format == "markdown":
+    elif chosen == "markdown":
         # The server's own rendering: the same text as the report link and the action's
         # job summary, not a second Markdown table kept in step by hand.
         sys.stdout.write(client.get_verdict(verdict.payload, policy=args.policy,
@@ -171,7 +173,8 @@ def _verdict(args: argparse.Namespace) -> int:
 
             def report(latest: Verdict | None, waited: float) -> None:
                 # One line per change of state, not per poll: a 2-hour wait stays readable.
-                state = "unknown payload" if latest is None else _pending_state(latest)
+                state = ("unknown to the server: no run has reported it yet" if latest is None
+                         else _pending_state(latest))
                 if not seen or seen[-1] != state:
                     seen.append(state)
                     print(f"flakegate: {payload}: {state} after {format_duration(waited)}",
@@ -199,47 +202,52 @@ def _pending_state(verdict: Verdict) -> str:
 # -- jobs / runs ----------------------------------------------------------------------------------
 
 
+def _limited(items: Iterator[T], limit: int) -> Iterator[T]:
+    return itertools.islice(items, limit) if limit else items
+
+
 def _jobs(args: argparse.Namespace) -> int:
     as_json = output_format(args) == "json"
+    rows = []
     with make_client(args) as client:
-        for count, job in enumerate(client.list_jobs(), start=1):
+        for job in _limited(client.list_jobs(), args.limit):
             if as_json:
-                print_json(job)
-            else:
-                variant = ",".join(f"{k}={v}" for k, v in sorted(job.variant.items()))
-                print(f"{job.name}\t{job.policy or '-'}\t{job.expected_runs or '-'}\t"
-                      f"{variant or '-'}")
-            if args.limit and count >= args.limit:
-                break
+                print_json(job)  # one object per line, as it arrives: a pipe sees no wait
+                continue
+            variant = ",".join(f"{k}={v}" for k, v in sorted(job.variant.items()))
+            rows.append((job.name, job.policy, job.expected_runs, variant))
+    if not as_json:
+        # A table needs every row for its widths; text is for people, who list few jobs.
+        sys.stdout.write(render_table(("JOB", "POLICY", "EXPECTED RUNS", "VARIANT"), rows,
+                                      right=("EXPECTED RUNS",)))
     return ExitStatus.OK
 
 
 def _runs(args: argparse.Namespace) -> int:
     as_json = output_format(args) == "json"
+    rows = []
     with make_client(args) as client:
         runs = client.list_runs(args.job, payload=args.payload, status=args.status)
-        for count, run in enumerate(runs, start=1):
+        for run in _limited(runs, args.limit):
             if as_json:
                 print_json(run)
-            else:
-                started = run.started_at.isoformat() if run.started_at else "-"
-                print(f"{run.run_id}\t{run.status}\t{run.payload or '-'}\t{started}\t"
-                      f"{run.counts.total} tests, {run.counts.failed + run.counts.errors} "
-                      f"failed\t{run.url or '-'}")
-            if args.limit and count >= args.limit:
-                break
+                continue
+            started = f"{run.started_at:%Y-%m-%d %H:%M}" if run.started_at else None
+            rows.append((run.run_id, run.status, run.payload, started, run.counts.total,
+                         run.counts.failed + run.counts.errors, run.url))
+    if not as_json:
+        sys.stdout.write(render_table(
+            ("RUN", "STATUS", "PAYLOAD", "STARTED (UTC)", "TESTS", "FAILED", "URL"), rows,
+            right=("TESTS", "FAILED")))
     return ExitStatus.OK
 
 
 # -- registration -------------------------------------------------------------------------------
 
 
-def _format_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--format", choices=("auto", "text", "json"), default="auto",
-                        help="auto: text on a terminal, JSON (one object per line) otherwise")
-
-
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    if "baseline" not in subparsers.choices:  # the server's register added it, with --db
+        baseline.register(subparsers)
     upload = subparsers.add_parser(
         "upload", help="record a run and attach its JUnit files",
         description="PUT the run, then POST the JUnit files matching the patterns "
@@ -256,8 +264,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         metavar="SIZE", help="compressed bytes per request (default 8MiB)")
     upload.add_argument("--allow-no-files", action="store_true",
                         help="exit 0 when no file matched (the run is recorded either way)")
+    upload.add_argument("--keep-pending", action="store_true",
+                        help="if a file cannot be attached (unreadable, or refused by the "
+                             "server), leave the run pending instead of recording it as error")
     add_run_flags(upload)
-    _format_flag(upload)
+    add_format_flag(upload)
     add_connection_flags(upload)
     upload.set_defaults(handler=_upload)
 
@@ -266,13 +277,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run_sub.required = True
     start = run_sub.add_parser("start", help="PUT the run with status pending")
     add_run_flags(start)
-    _format_flag(start)
+    add_format_flag(start)
     add_connection_flags(start)
     start.set_defaults(handler=_run_start)
     finish = run_sub.add_parser("finish", help="PUT the run with its final status")
     finish.add_argument("--status", choices=FINAL_RUN_STATUSES, required=True)
     add_run_flags(finish)
-    _format_flag(finish)
+    add_format_flag(finish)
     add_connection_flags(finish)
     finish.set_defaults(handler=_run_finish)
     # Named explicitly, never taken from the CI environment: a deletion must not guess.
@@ -295,19 +306,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                               "environment)")
     verdict.add_argument("--wait", action="store_true",
                          help="poll until the verdict is pass or fail")
-    verdict.add_argument("--timeout", type=_duration, default=parse_duration("2h"),
-                         metavar="DURATION", help="with --wait: give up after (default 2h)")
-    verdict.add_argument("--poll", type=_duration, default=30.0, metavar="DURATION",
+    verdict.add_argument("--timeout", type=duration, default=parse_duration("2h"),
+                         metavar="DURATION", help="give up after this long, retries and "
+                                                  "--wait included (default 2h)")
+    verdict.add_argument("--poll", type=duration, default=30.0, metavar="DURATION",
                          help="with --wait: time between looks (default 30s)")
-    verdict.add_argument("--format", choices=("text", "json", "markdown"), default="text")
+    # Text by default, not auto: a verdict is mostly read in a CI log, which is no terminal.
+    add_format_flag(verdict, choices=("auto", "text", "json", "markdown"), default="text")
     verdict.add_argument("--policy", choices=("bayes", "aggregator", "stddev"),
                          help="judge with this policy instead of each job's own")
-    add_connection_flags(verdict)
+    add_connection_flags(verdict, timeout=False)
     verdict.set_defaults(handler=_verdict)
 
     jobs = subparsers.add_parser("jobs", help="list jobs")
     jobs.add_argument("--limit", type=int, default=0, help="print at most this many")
-    _format_flag(jobs)
+    add_format_flag(jobs)
     add_connection_flags(jobs)
     jobs.set_defaults(handler=_jobs)
 
@@ -316,6 +329,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     runs.add_argument("--payload", help="only runs of this payload")
     runs.add_argument("--status", choices=(*FINAL_RUN_STATUSES, "pending"))
     runs.add_argument("--limit", type=int, default=0, help="print at most this many")
-    _format_flag(runs)
+    add_format_flag(runs)
     add_connection_flags(runs)
     runs.set_defaults(handler=_runs)

@@ -34,6 +34,8 @@ from typing import TYPE_CHECKING, Any
 from client.exit_status import ExitStatus
 
 if TYPE_CHECKING:
+    import requests
+
     from client.models import Verdict
 
 
@@ -144,7 +146,9 @@ class VerdictPending(FlakegateError):
     """Raised by ``wait_for_verdict`` at its timeout; carries the last (pending) verdict."""
 
     def __init__(self, payload: str, verdict: Verdict | None, waited_s: float) -> None:
-        super().__init__(f"payload {payload!r} is still pending after {waited_s:.0f}s")
+        state = "still pending" if verdict is not None else \
+            "still unknown to the server (no run has reported it)"
+        super().__init__(f"payload {payload!r} is {state} after {waited_s:.0f}s")
         self.payload = payload
         self.verdict = verdict
         self.waited_s = waited_s
@@ -177,3 +181,49 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_status: ExitStatus = ExitStatus.ERROR) -> None:
         super().__init__(message)
         self.exit_status = exit_status
+
+
+def from_response(response: requests.Response, method: str, url: str) -> ApiError:
+    """The error an error status stands for, from the one JSON envelope when there is one."""
+    code, message, details = "http_error", response.reason or "error", None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        error = body["error"]
+        code = str(error.get("code") or code)
+        message = str(error.get("message") or message)
+        details = error.get("details")
+    elif response.text:  # a proxy's HTML page, say: keep a little of it for the log
+        message = f"{message}: {response.text.strip()[:200]}"
+    cls = error_class(response.status_code)
+    return cls(response.status_code, code, message, details, method=method, url=url)
+
+
+def _innermost(err: BaseException) -> BaseException:
+    inner = err
+    while inner.__context__ is not None and inner.__context__ is not inner:
+        inner = inner.__context__
+    return inner
+
+
+def short_reason(err: Exception) -> str:
+    """A few words for a retry line: ``connection refused``, not urllib3's pool repr."""
+    inner = _innermost(err)
+    if isinstance(inner, OSError) and inner.strerror:
+        return inner.strerror.lower()
+    text = str(inner).lower()
+    for words in ("connection refused", "name or service not known", "connection reset",
+                  "remote end closed connection"):
+        if words in text:
+            return words
+    return type(inner).__name__
+
+
+def reason(err: Exception) -> str:
+    # requests nests urllib3's reason a few levels deep; its innermost message is the useful
+    # one ("Connection refused"), not the long repr of the pool.
+    inner = _innermost(err)
+    text = str(inner) or type(inner).__name__
+    return text if len(text) < 200 else text[:200] + "..."

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from client.models import JobVerdict, Regression, Verdict
+from client.table import plural
 
 
 def _percent(rate: float | None) -> str:
@@ -28,7 +29,8 @@ def _runs(job: JobVerdict) -> str:
 
 
 def _baseline(job: JobVerdict) -> str:
-    return "none" if job.baseline is None else f"v{job.baseline.version} ({job.baseline.runs} runs)"
+    return "none" if job.baseline is None else \
+        f"v{job.baseline.version} ({plural(job.baseline.runs, 'run')})"
 
 
 def _notes(job: JobVerdict) -> str:
@@ -62,7 +64,7 @@ def render_text(verdict: Verdict) -> str:
         lines.append(
             f"  {job.verdict.upper():<7} {job.job}: runs {_runs(job)} finished, "
             f"{job.runs.counted} counted, {job.runs.pending} pending; baseline {_baseline(job)}; "
-            f"{job.tests_checked} tests checked; regressions: {len(job.regressions)}")
+            f"{plural(job.tests_checked, 'test')} checked; regressions: {len(job.regressions)}")
         if job.reason:
             lines.append(f"          {job.reason}")
         if notes := _notes(job):

@@ -19,6 +19,21 @@ RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
 @dataclass(frozen=True)
+class RetryNotice:
+    """What a client about to sleep before a re-send tells its caller (the CLI prints it, so
+    that a person watching a job that lost the server sees why it is quiet)."""
+
+    delay: float  # seconds about to be slept
+    attempt: int  # the number of the attempt that follows the sleep (2 for the first retry)
+    attempts: int  # attempts allowed in all
+    reason: str  # "connection refused", "HTTP 503 unavailable", ...
+
+    def describe(self) -> str:
+        return (f"retrying in {self.delay:.1f} s (attempt {self.attempt} of {self.attempts}): "
+                f"{self.reason}")
+
+
+@dataclass(frozen=True)
 class Backoff:
     base: float = 0.5  # seconds; the ceiling before the first retry
     cap: float = 30.0  # no single jittered wait is longer than this

@@ -68,3 +68,29 @@ def test_a_server_command_says_what_to_install(client_only: Path, argv: list[str
     assert done.returncode == ExitStatus.ERROR == 2
     assert "Traceback" not in done.stderr and done.stdout == ""
     assert done.stderr.count("\n") == 1 and HINT in done.stderr, done.stderr
+
+
+@pytest.mark.slow
+def test_baselines_through_the_api_need_no_server_extra(client_only: Path,
+                                                        tmp_path: Path) -> None:
+    from client.api import Client
+    from tests.client.conftest import seed_history
+    from tests.live_server import LiveServer
+
+    server = LiveServer(f"sqlite:///{tmp_path / 'x.db'}", "fg_client-only-admin",
+                        workers=1).start()
+    try:
+        with Client(server.url, server.admin_token) as client:
+            seed_history(client, "e2e", runs=2)
+        connection = ["--url", server.url, "--token", server.admin_token]
+        done = flakegate(client_only, "baseline", "compute", "e2e", *connection)
+        assert done.returncode == 0 and done.stdout.startswith("e2e: baseline v2 from 2 runs"), \
+            done.stderr
+        done = flakegate(client_only, "baseline", "show", "e2e", "--format", "text",
+                         *connection)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("e2e baseline v2: 2 runs, 5 tests")
+        done = flakegate(client_only, "baseline", "show", "e2e", "--db", "x.db")
+        assert done.returncode == 2 and HINT in done.stderr and "--url" in done.stderr
+    finally:
+        server.stop()

@@ -39,6 +39,49 @@ def test_an_unknown_baseline_is_one_line(tmp_path: Path) -> None:
     assert_one_line_error(flakegate("baseline", "show", "NOJOB", "--db", url), "NOJOB")
 
 
+def test_version() -> None:
+    from importlib.metadata import version
+
+    done = flakegate("--version")
+    assert done.returncode == 0 and done.stdout == f"flakegate {version('flakegate')}\n"
+
+
+def test_db_takes_a_bare_path_like_flakegate_database(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "x.db"
+    assert flakegate("db", "init", "--db", str(path)).returncode == ExitStatus.OK
+    assert path.is_file()
+    assert_one_line_error(flakegate("baseline", "show", "NOJOB", "--db", str(path)), "NOJOB")
+
+
+@pytest.mark.parametrize("argv", [
+    ["baseline", "show", "J"], ["baseline", "compute", "J"], ["token", "create", "--scope",
+                                                              "read"],
+    ["export", "ndjson", "--out", "exported"],
+])
+def test_only_db_init_creates_a_database(argv: list[str], tmp_path: Path) -> None:
+    for db in (tmp_path / "nowhere.db", f"sqlite://{tmp_path}/nowhere.db"):
+        done = subprocess.run([str(FLAKEGATE), *argv, "--db", str(db)], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+        assert_one_line_error(done, f"no database at {tmp_path / 'nowhere.db'}; run flakegate "
+                                    "db init")
+    # And without --db, the default var/flakegate.db of the working directory is not made.
+    done = subprocess.run([str(FLAKEGATE), *argv], capture_output=True, text=True, timeout=60,
+                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert_one_line_error(done, "no database at", "var/flakegate.db")
+    assert sorted(path.name for path in tmp_path.iterdir()) == []
+
+
+def test_baseline_with_db_on_a_client_only_install_names_the_extra(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr(extras, "missing", lambda extra: ["numpy"] if extra == "server" else [])
+    monkeypatch.delenv("FLAKEGATE_URL", raising=False)
+    assert cli.main(["baseline", "show", "J", "--db", "x.db"]) == ExitStatus.ERROR
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'flakegate[server]'" in err and "--url" in err
+    assert cli.main(["baseline", "show", "J"]) == ExitStatus.ERROR
+    assert "pass --url or set FLAKEGATE_URL" in capsys.readouterr().err
+
+
 def test_an_unreachable_server_is_one_line() -> None:
     from tests.processes import free_port
 
@@ -72,8 +115,9 @@ def test_without_the_server_extra_help_says_how_to_get_it(
     out = capsys.readouterr().out
     listing, _, last = out.rstrip().rpartition("\n")
     assert "upload" in listing and "serve" not in listing
-    assert last == ("server commands (serve, db, token, baseline, demo, crawl, export) need "
+    assert last == ("server commands (serve, db, token, demo, crawl, export) need "
                     "pip install 'flakegate[server]'")
+    assert "baseline" in listing  # through the API, it is a client command
     for command in cli.SERVER_COMMANDS:
         assert cli.main([command, "--help"]) == ExitStatus.ERROR
         captured = capsys.readouterr()

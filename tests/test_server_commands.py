@@ -3,6 +3,7 @@ real SQLite store."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -24,7 +25,11 @@ def test_db_init_is_idempotent(tmp_path: Path, capsys: pytest.CaptureFixture[str
 
 def test_token_create_prints_a_token_stored_only_hashed(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    url = f"sqlite:///{tmp_path / 'x.db'}"
+    url = f"sqlite://{tmp_path / 'x.db'}"
+    assert main(["token", "create", "--scope", "write", "--db", url]) == 2, "no db init yet"
+    assert not (tmp_path / "x.db").exists()
+    assert main(["db", "init", "--db", url]) == 0
+    capsys.readouterr()
     assert main(["token", "create", "--scope", "write", "--label", "ci", "--db", url]) == 0
     token = capsys.readouterr().out.strip()
     assert token.startswith("fg_") and len(token) > 40
@@ -75,9 +80,14 @@ def test_baseline_compute_and_show(tmp_path: Path, capsys: pytest.CaptureFixture
     job = "periodic-ci-openshift-release-master-nightly-4.19-e2e-aws-ovn"
     assert main(["baseline", "compute", job, "--db", url, "--max-runs", "10"]) == 0
     assert "baseline v2 from 10 runs" in capsys.readouterr().out
-    assert main(["baseline", "show", job, "--db", url, "--top", "3"]) == 0
+    assert main(["baseline", "show", job, "--db", url, "--top", "3", "--format", "text"]) == 0
     shown = capsys.readouterr().out
     assert "baseline v2" in shown and len(shown.strip().splitlines()) == 5
+    assert main(["baseline", "show", job, "--db", url, "--top", "3", "--json"]) == 0
+    shown_json = json.loads(capsys.readouterr().out)
+    assert shown_json["baseline"]["version"] == 2 and len(shown_json["tests"]) == 3
+    rates = [test["pass_rate"] for test in shown_json["tests"]]
+    assert rates == sorted(rates)  # the least stable first
     assert main(["baseline", "show", "nope", "--db", url]) == 2
     assert main(["baseline", "compute", "--db", url]) == 2, "a job or --all is required"
     assert main(["baseline", "compute", "--all", "--db", url]) == 0

@@ -6,10 +6,11 @@ import argparse
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from api.commands import add_db_flag, database_url, open_url, store_errors
+from api.commands import add_db_flag, database_url, open_existing, store_errors
 from client import extras
 from client.errors import CommandError
 from client.exit_status import ExitStatus
+from client.table import plural
 
 
 def _since(text: str) -> datetime:
@@ -29,9 +30,11 @@ def run_export(source_url: str, sink: object, since: datetime | None) -> int:
     """Export what ``sink`` has not received yet; returns the number of rows written."""
     from api.export.rows import collect
 
-    sink.prepare()  # type: ignore[attr-defined]
-    store = open_url(source_url)  # read only: no migrate, so a read-only credential works
+    # Read only: no migrate, so a read-only credential works, and a store that does not exist
+    # is an error before the sink makes anything.
+    store = open_existing(source_url)
     try:
+        sink.prepare()  # type: ignore[attr-defined]
         state = sink.state(source_url)  # type: ignore[attr-defined]
         batch, new_state = collect(store, state, since)
         sink.write(source_url, batch, new_state)  # type: ignore[attr-defined]
@@ -49,7 +52,7 @@ def _export_bigquery(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CommandError(f"export: {exc}") from None
     rows = run_export(database_url(args), sink, args.since)
-    print(f"exported {rows} rows to {args.to}")
+    print(f"exported {plural(rows, 'row')} to {args.to}")
     return ExitStatus.OK
 
 
@@ -57,7 +60,7 @@ def _export_ndjson(args: argparse.Namespace) -> int:
     from api.export.sinks import NdjsonSink
 
     rows = run_export(database_url(args), NdjsonSink(args.out), args.since)
-    print(f"exported {rows} rows to {args.out}")
+    print(f"exported {plural(rows, 'row')} to {args.out}")
     return ExitStatus.OK
 
 

@@ -248,12 +248,19 @@ def test_jobs_and_runs_listings(server: LiveServer, unique: str,
                      "--payload", payload]) == 0
     capsys.readouterr()
     assert main(["runs", unique, "--payload", "p1", "--format", "text"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert sorted(line.split("\t")[0] for line in lines) == ["1", "3"]
-    assert main(["runs", unique, "--limit", "1", "--format", "json"]) == 0
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split() == ["RUN", "STATUS", "PAYLOAD", "STARTED", "(UTC)", "TESTS", "FAILED",
+                              "URL"]
+    assert sorted(line.split()[0] for line in lines) == ["1", "3"]
+    # Columns line up: every row has its status where the header has STATUS.
+    column = header.index("STATUS")
+    assert all(line[column:].startswith("pending ") for line in lines)
+    assert main(["runs", unique, "--limit", "1", "--json"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 1
     assert main(["jobs", "--format", "text"]) == 0
-    assert unique in [line.split("\t")[0] for line in capsys.readouterr().out.splitlines()]
+    header, *lines = capsys.readouterr().out.splitlines()
+    assert header.split()[:2] == ["JOB", "POLICY"]
+    assert any(line.startswith(unique + " ") for line in lines)
 
 
 def test_runs_of_an_unknown_job_or_with_a_bad_token_exit_2(

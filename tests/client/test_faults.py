@@ -341,12 +341,25 @@ def test_wait_times_out_pending(mocked: responses.RequestsMock) -> None:
     assert len(mocked.calls) == 5  # at 0, 30, 60, 90 and 100 s
 
 
-def test_wait_reports_a_payload_that_never_appeared(mocked: responses.RequestsMock) -> None:
+def test_wait_waits_out_a_payload_that_never_appeared(mocked: responses.RequestsMock) -> None:
     clock = FakeClock()
     mocked.get(VERDICT_URL, status=404, json=error("not_found", "no such payload"))
     with Client(BASE, sleep=clock.sleep, clock=clock) as client, \
-            pytest.raises(errors.NotFoundError):
+            pytest.raises(errors.VerdictPending) as caught:
         client.wait_for_verdict(PAYLOAD, timeout=60, poll=30)
+    assert caught.value.verdict is None and clock.now == 60
+    assert len(mocked.calls) == 3  # at 0, 30 and 60 s: polled like a pending verdict
+    assert "unknown to the server" in str(caught.value)
+
+
+def test_wait_picks_up_a_payload_once_its_first_run_appears(
+        mocked: responses.RequestsMock) -> None:
+    clock = FakeClock()
+    mocked.get(VERDICT_URL, status=404, json=error("not_found", "no such payload"))
+    mocked.get(VERDICT_URL, json=verdict_body("pass"))
+    with Client(BASE, sleep=clock.sleep, clock=clock) as client:
+        assert client.wait_for_verdict(PAYLOAD, timeout=600, poll=30).passed
+    assert clock.now == 30
 
 
 def test_wait_outlasts_an_outage_shorter_than_the_timeout(mocked: responses.RequestsMock) -> None:

@@ -1,0 +1,78 @@
+"""The README's "A one-minute tour", run as written: its shell block, pasted into bash after
+`make run` (here: `flakegate db init` + `flakegate demo` + a live server), ends without an
+error, twice in a row."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures import ROOT
+from tests.live_server import LiveServer
+
+FLAKEGATE = Path(sys.executable).with_name("flakegate")
+
+
+def tour_block() -> str:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## A one-minute tour"):]
+    section = section[: section.index("\n## ", 1)]
+    blocks = re.findall(r"```sh\n(.*?)```", section, re.S)
+    assert len(blocks) == 1, "the tour is one shell block"
+    return blocks[0]
+
+
+def test_the_tour_has_no_placeholder_and_no_fixed_deadline() -> None:
+    block = tour_block()
+    assert "/payloads/PAYLOAD/" not in block and "fg_..." not in block
+    assert not re.search(r'"deadline":"20\d\d-', block)
+    assert "TOKEN=$(cat var/demo-token)" in block
+    for line in block.splitlines():
+        if line.startswith("curl "):
+            assert line.startswith("curl -fsS "), line  # an error response fails the tour
+
+
+def _demo(workdir: Path, database_url: str) -> str:
+    """Load the demo as `make run` does; return its admin token, written to var/demo-token
+    (by the demo itself once it does, else here, from what it printed)."""
+    env = {**os.environ, "PATH": f"{FLAKEGATE.parent}:/usr/bin:/bin"}
+    for argv in (["db", "init"], ["demo", "--base-url", "http://localhost:8080"]):
+        done = subprocess.run([str(FLAKEGATE), *argv, "--db", database_url], cwd=workdir,
+                              env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+    token_file = workdir / "var" / "demo-token"
+    if not token_file.exists():
+        found = re.search(r"\b(fg_[A-Za-z0-9_-]{20,})", done.stdout)
+        assert found, done.stdout
+        token_file.write_text(found.group(1) + "\n")
+    return token_file.read_text().strip()
+
+
+@pytest.mark.slow
+def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
+    (tmp_path / "var").mkdir()
+    (tmp_path / "examples").symlink_to(ROOT / "examples")
+    (tmp_path / ".venv").symlink_to(FLAKEGATE.parent.parent)  # the tour runs .venv/bin/flakegate
+    database_url = f"sqlite://{tmp_path / 'var' / 'flakegate.db'}"
+    token = _demo(tmp_path, database_url)
+    server = LiveServer(database_url, token, workers=1).start()
+    try:
+        script = tour_block().replace("localhost:8080", f"127.0.0.1:{server.port}")
+        for attempt in (1, 2):  # and again: the tour is safe to repeat
+            done = subprocess.run(
+                ["bash", "-e", "-o", "pipefail", "-c", script], cwd=tmp_path,
+                env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"},
+                capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, (attempt, done.stdout[-3000:], done.stderr)
+            assert done.stderr == "", (attempt, done.stderr)
+            assert "is **fail**" in done.stdout  # the demo payload, found and judged
+            assert '"added":true' in done.stdout or attempt == 2
+            assert "PENDING e2e (aws): runs 1/10 finished" in done.stdout
+            assert "exit status 3" in done.stdout
+    finally:
+        server.stop()
