@@ -16,6 +16,13 @@ DEFAULTS: dict[str, Any] = {
     "PAGE_LIMIT_DEFAULT": 100,
     "PAGE_LIMIT_MAX": 1000,
     "VERDICT_CACHE": True,
+    # -- harden: work one request may cause (docs/serving.md, "Limits") ----------------------
+    # Decompressed JUnit bytes across all the files of one upload request.
+    "MAX_DECOMPRESSED_BYTES": 256 * 1024 * 1024,
+    # <testcase> elements across all the files of one upload request.
+    "MAX_TESTCASES": 500_000,
+    # Files (multipart parts) in one upload request; the client sends at most 200 per request.
+    "MAX_PARTS": 200,
 }
 
 _BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,

@@ -11,7 +11,7 @@ class JobPutSchema(Schema):
     variant = string_map(load_default=None, allow_none=True)
     policy = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(POLICIES))
     expected_runs = fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000)
+        strict=True, load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000)
     )
     settings = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=256)),
                            load_default=None, allow_none=True)

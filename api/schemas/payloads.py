@@ -8,7 +8,7 @@ from api.schemas.common import name_field, timestamp_field
 class PayloadPutSchema(Schema):
     expected = fields.Dict(
         keys=name_field(),
-        values=fields.Integer(validate=validate.Range(min=1, max=1000)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=1, max=1000)),
         load_default=dict,
     )
     deadline = timestamp_field(load_default=None, allow_none=True)
