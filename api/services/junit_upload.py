@@ -149,6 +149,27 @@ class _Decoded:
         return chunk
 
 
+def _claimed_size(upload: Upload) -> int:
+    """The decompressed size a gzip upload's trailer claims (ISIZE of its last member, mod
+    2**32), or 0 when it is not gzip or cannot be read without consuming a stream. A cheap
+    early refusal of honest bombs only: a forged trailer still meets the streaming budget."""
+    data = upload.data
+    if isinstance(data, bytes):
+        head, tail = data[:2], data[-4:]
+    elif data.seekable():
+        start = data.tell()
+        head = data.read(2)
+        size = data.seek(0, 2)
+        data.seek(max(size - 4, 0))
+        tail = data.read(4)
+        data.seek(start)
+    else:
+        return 0
+    if head != GZIP_MAGIC or len(tail) != 4:
+        return 0
+    return int.from_bytes(tail, "little")
+
+
 def _parse(upload: Upload, budget: _Budget) -> tuple[AttachedFile, int]:
     stream = _Decoded(upload, budget)
     try:
@@ -180,6 +201,8 @@ def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, li
                             {"limit_parts": limits.parts, "limit": "MAX_PARTS"})
     if store.get_run(job, run_id) is None:
         raise NotFound(f"no run {run_id!r} of job {job!r}; PUT the run before attaching files")
+    if sum(_claimed_size(upload) for upload in uploads) > limits.decompressed_bytes:
+        raise too_large(limits)
     budget = _Budget(limits)
     parsed = [_parse(upload, budget) for upload in uploads]
     attached = [item for item, _ in parsed]

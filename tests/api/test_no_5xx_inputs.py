@@ -130,3 +130,45 @@ def test_an_empty_database_file_is_503(app_on_file: tuple[Flask, Path]) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     path.touch()  # exists, but was never initialised: "no such table"
     _answers_503_without_a_path(ApiClient(app, ADMIN_TOKEN), path)
+
+
+def _forged(part: bytes) -> bytes:
+    return part[:-4] + (0).to_bytes(4, "little")  # a trailer claiming 0 bytes
+
+
+@pytest.mark.parametrize("forge", [False, True])
+def test_a_multipart_bomb_meets_the_request_budget_whatever_its_trailer_says(
+        database_url: str, forge: bool) -> None:
+    import gzip
+    import io
+
+    api = ApiClient(create_app({"DATABASE": database_url, "ADMIN_TOKEN": ADMIN_TOKEN,
+                                "MAX_DECOMPRESSED_BYTES": 3 << 20}), ADMIN_TOKEN)
+    api.put(RUN, json={"status": "success"})
+    # With a forged trailer the early check sees nothing; the streaming budget stops it.
+    part = gzip.compress(b"<testsuites>" + b" " * (4 << 20) + b"</testsuites>")
+    part = _forged(part) if forge else part
+    response = api.post(f"{RUN}/junit", data={
+        "file": [(io.BytesIO(part), f"f{i}.xml.gz") for i in range(2)]},
+        content_type="multipart/form-data")
+    assert response.status_code == 413, response.json
+    assert response.json["error"]["details"]["limit"] == "MAX_DECOMPRESSED_BYTES"
+
+
+def test_files_within_the_budget_together_are_accepted(database_url: str) -> None:
+    import io
+
+    from tests.conftest import junit_xml
+
+    api = ApiClient(create_app({"DATABASE": database_url, "ADMIN_TOKEN": ADMIN_TOKEN,
+                                "MAX_TESTCASES": 3}), ADMIN_TOKEN)
+    api.put(RUN, json={"status": "success"})
+    two = junit_xml([("a", "passed"), ("b", "passed")])
+    ok = api.post(f"{RUN}/junit", data={"file": [(io.BytesIO(two), "one.xml")]},
+                  content_type="multipart/form-data")
+    assert ok.status_code == 201, ok.json
+    over = api.post(f"{RUN}/junit", data={"file": [(io.BytesIO(two), "x.xml"),
+                                                   (io.BytesIO(two), "y.xml")]},
+                    content_type="multipart/form-data")
+    assert over.status_code == 413, over.json
+    assert over.json["error"]["details"]["limit"] == "MAX_TESTCASES"
