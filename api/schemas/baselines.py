@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import PageQuery, name_field, test_name_field
+from api.schemas.common import PageQuery, WholeNumber, name_field, test_name_field
 
 
 class BaselineComputeSchema(Schema):
-    window_days = fields.Integer(strict=True, load_default=None, allow_none=True,
+    window_days = WholeNumber(load_default=None, allow_none=True,
                                  validate=validate.Range(min=1, max=3650))
-    max_runs = fields.Integer(strict=True, load_default=None, allow_none=True,
+    max_runs = WholeNumber(load_default=None, allow_none=True,
                               validate=validate.Range(min=1, max=100_000))
     exclude_payload = name_field(load_default=None, allow_none=True)
 

@@ -59,6 +59,18 @@ class CutTestName(fields.String):
         return cut_test_name(text)[0]
 
 
+class WholeNumber(fields.Integer):
+    """A JSON integer: ``5`` and ``5.0`` (JSON Schema's ``integer``) are 5, ``5.5`` is refused
+    rather than truncated, and so is a string."""
+
+    def _validated(self, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.make_error("invalid", input=value)
+        if isinstance(value, float) and not value.is_integer():
+            raise ValidationError("must be a whole number")
+        return super()._validated(value)
+
+
 def control_free_string(*, max_length: int, **kwargs: Any) -> fields.String:
     return fields.String(validate=[validate.Length(max=max_length),
                                    validate.Regexp(PRINTABLE, error=PRINTABLE_RULE)], **kwargs)
