@@ -44,8 +44,7 @@ PRINTABLE_RULE = "must be printable text (no control characters or lone surrogat
 PLAIN_RULE = ("must be printable text (no control characters, lone surrogates, bidi or "
               "zero-width characters)")
 FILENAME_RULE = f"{PLAIN_RULE[:-1]}, or backslashes)"
-RELATIVE_RULE = ("must be a relative path without empty, '.' or '..' segments "
-                 "(like artifacts/junit_1.xml)")
+
 
 _HASH_HEX = 12
 
@@ -74,15 +73,14 @@ def name_problem(value: str) -> str | None:
 def filename_problem(value: str) -> str | None:
     """Why ``value`` is not an uploaded JUnit file's name, or ``None`` if it is one.
 
-    ``/`` is allowed between segments: the crawler and ``flakegate upload --root`` name files
-    by their relative path (``artifacts/junit_e2e.xml``), which tells apart two files of one
-    base name. Absolute paths, ``..`` and backslashes are refused."""
+    ``/`` is allowed: the crawler and ``flakegate upload`` name files by their path
+    (``artifacts/junit_e2e.xml``, or an absolute one for a file outside the working directory),
+    which tells apart two files of one base name. The server never opens a file by this name:
+    it is a label, so only what could deceive or break where it is shown is refused."""
     if not 1 <= len(value) <= FILENAME_MAX:
         return f"must be 1 to {FILENAME_MAX} characters"
     if not FILENAME.match(value):
         return FILENAME_RULE
-    if any(segment in ("", ".", "..") for segment in value.split("/")):
-        return RELATIVE_RULE
     if len(value.encode("utf-8")) > FILENAME_MAX_BYTES:
         return f"must be at most {FILENAME_MAX_BYTES} bytes in UTF-8"
     return None

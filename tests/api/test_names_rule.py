@@ -46,8 +46,8 @@ def test_every_url_built_from_valid_names_fits_the_request_line() -> None:
 
 
 @pytest.mark.parametrize(("name", "ok"), [
-    ("junit.xml", True), ("artifacts/junit_e2e.xml", True), ("/etc/passwd", False),
-    ("a/../b.xml", False), ("a\\b.xml", False), ("a\nb.xml", False), ("a\x00b", False),
+    ("junit.xml", True), ("artifacts/junit_e2e.xml", True), ("/abs/out/junit.xml", True),
+    ("a\\b.xml", False), ("a\u202eb.xml", False), ("a\nb.xml", False), ("a\x00b", False),
     ("x" * 3000, False),
 ])
 def test_filenames(name: str, ok: bool) -> None:
@@ -79,7 +79,7 @@ def test_json_results_cut_long_names_too(api: ApiClient) -> None:
     assert len(item["name"]) == len(item["suite"]) == TEST_NAME_MAX
 
 
-@pytest.mark.parametrize("filename", ["a\nb.xml", "x" * 3000, "a\x00.xml", "/abs.xml"])
+@pytest.mark.parametrize("filename", ["a\nb.xml", "x" * 3000, "a\x00.xml", "a\\b.xml"])
 def test_a_bad_filename_is_422(api: ApiClient, filename: str) -> None:
     api.put(RUN, json={"status": "success"})
     response = api.post(f"{RUN}/junit?filename={quote(filename)}",
