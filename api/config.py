@@ -19,6 +19,13 @@ DEFAULTS: dict[str, Any] = {
     # How often the server refreshes every job's baseline (a duration such as 30s, 10m, 6h;
     # 0 turns the schedule off); see api/serving/baseline_schedule.py.
     "BASELINE_EVERY": "6h",
+    # -- harden: work one request may cause (docs/serving.md, "Limits") ----------------------
+    # Decompressed JUnit bytes across all the files of one upload request.
+    "MAX_DECOMPRESSED_BYTES": 256 * 1024 * 1024,
+    # <testcase> elements across all the files of one upload request.
+    "MAX_TESTCASES": 500_000,
+    # Files (multipart parts) in one upload request; the client sends at most 200 per request.
+    "MAX_PARTS": 200,
 }
 
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,

@@ -21,7 +21,9 @@ VERDICT_CACHE_KEY = "flakegate.verdict_cache"
 
 def get_store() -> Store:
     if "store" not in g:
-        g.store = open_store(current_app.config["DATABASE"])
+        # create=False: a database file deleted while serving is a 503, never silently
+        # replaced by an empty one (only `flakegate db init` and `serve` create it).
+        g.store = open_store(current_app.config["DATABASE"], create=False)
     return g.store
 
 

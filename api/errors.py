@@ -8,6 +8,7 @@ never have to parse an HTML page or a bare string.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from typing import Any
 
 from flask import Flask, Response, jsonify
@@ -16,7 +17,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from api.junit import JunitParseError
 from api.services.errors import Forbidden, InvalidInput, InvalidUpload
-from api.store import InvalidCursor, NotFound, StoreUnavailable
+from api.store import InvalidCursor, NotFound, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +35,11 @@ _CODES = {
     429: "too_many_requests",
     500: "internal",
     503: "unavailable",
+    507: "insufficient_storage",
 }
 
-UPLOAD_STATUS = {"no_files": 400, "invalid_encoding": 400, "too_large": 413}
+UPLOAD_STATUS = {"no_files": 400, "invalid_encoding": 400, "too_large": 413,
+                 "too_many_parts": 413}
 """The HTTP status of each :class:`InvalidUpload` code."""
 
 
@@ -102,9 +105,24 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(StoreUnavailable)
     def _unavailable(err: StoreUnavailable) -> Response:
+        # The message names no path or backend detail: the log has them.
         log.warning("store unavailable: %s", err)
-        return error_response(503, "the store is busy; retry shortly",
+        if isinstance(err, StoreFull):
+            return error_response(507, "the store is full; retry once space is made",
+                                  headers={"Retry-After": "60"})
+        return error_response(503, "the store is unavailable; retry shortly",
                               headers={"Retry-After": "2"})
+
+    @app.errorhandler(sqlite3.Error)
+    def _sqlite(err: sqlite3.Error) -> Response:
+        # Statements the SQLite backend runs outside its transactions surface SQLite's own
+        # exceptions: a full disk or a broken file is still the store's fault, never a 500.
+        from api.store.sqlite.db import classify
+
+        fault = classify(err, app.config.get("DATABASE", ""))
+        if fault is None:
+            return _unexpected(err)
+        return _unavailable(fault)
 
     @app.errorhandler(RequestEntityTooLarge)
     def _too_large(err: RequestEntityTooLarge) -> Response:

@@ -15,6 +15,8 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
+from api.names import REQUEST_LINE_LIMIT
+
 
 class _FlakegateServer(BaseApplication):
     def __init__(self, database: str, options: dict[str, Any]) -> None:
@@ -81,6 +83,9 @@ def serve(database: str, *, host: str, port: int, workers: int, timeout: int,
         "keepalive": keepalive,
         "timeout": timeout,
         "graceful_timeout": graceful_timeout,
+        # gunicorn's largest request line, so that every URL built from valid names fits
+        # (api.names bounds names in UTF-8 bytes for this; tests/api/test_names_rule.py).
+        "limit_request_line": REQUEST_LINE_LIMIT,
         "accesslog": "-",
         "logger_class": "api.serving.redact.RedactingLogger",
         # gunicorn's default line plus the worker's pid: which process served a request.

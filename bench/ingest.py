@@ -89,7 +89,7 @@ def service_layer(data: bytes, workdir: Path, repeat: int) -> float:
     def action(run: int) -> object:
         return junit_upload.attach(store, "bench", f"bench-{run}",
                                    [junit_upload.Upload("junit_01.xml", data)],
-                                   limit=1 << 30)
+                                   limits=junit_upload.Limits.per_file(1 << 30, 1))
 
     try:
         return median_ms(action, repeat, prepare=prepare)

@@ -5,7 +5,8 @@
 Bounded: one server on a free loopback port, every attack stops by itself, the server is
 stopped at the end. Rows: slow clients (the normal client's share answered 200 within 1 s
 while 32 slow-header and 8 slow-body clients trickle), worker exits (SIGTERM, SIGHUP, a
-timeout), a decoy path, secrets in the log, and a pre-app rejection's shape.
+timeout), a decoy path, secrets in the log, a pre-app rejection's shape, and the upload
+budget, hostile inputs and long names of :mod:`bench.redteam_inputs`.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.redteam_inputs import ROWS as INPUT_ROWS  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 from tests.server.attacks import under_slow_clients  # noqa: E402
 
@@ -124,6 +126,7 @@ def main() -> int:
                 ("decoy path with ://", lambda: _decoy(server)),
                 ("secrets in the access log", lambda: _secrets(server)),
                 ("request line too long", lambda: _rejection(server)),
+                *[(name, lambda row=row: row(server)) for name, row in INPUT_ROWS],
             ]
             for name, attack in attacks:
                 passed, detail = attack()

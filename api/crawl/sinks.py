@@ -128,16 +128,18 @@ class StoreSink:
             return result
         uploads = [junit_upload.Upload(name, data) for name, data in junit]
         try:  # the common case: every file parses, one transaction
-            _, reports = junit_upload.attach(store, run.job, run.run_id, uploads,
-                                             limit=UPLOAD_LIMIT)
+            _, reports = junit_upload.attach(
+                store, run.job, run.run_id, uploads,
+                limits=junit_upload.Limits.per_file(UPLOAD_LIMIT, len(uploads)))
             result.files_added = sum(r.added for r in reports)
             return result
         except (JunitParseError, InvalidUpload):
             pass
         for upload in uploads:  # isolate the bad files; the good ones still count
             try:
-                _, reports = junit_upload.attach(store, run.job, run.run_id, [upload],
-                                                 limit=UPLOAD_LIMIT)
+                _, reports = junit_upload.attach(
+                    store, run.job, run.run_id, [upload],
+                    limits=junit_upload.Limits.per_file(UPLOAD_LIMIT, 1))
                 result.files_added += sum(r.added for r in reports)
             except JunitParseError as err:
                 result.junit_errors.append(str(err))

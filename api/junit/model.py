@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 
 from api.domain import TestResult
 
-__all__ = ["CaseTotals", "JunitParseError", "ParsedJunit"]
+__all__ = ["CaseTotals", "JunitParseError", "ParsedJunit", "TooManyTestcases"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +27,8 @@ class ParsedJunit:
     # (suite, name) of the tests a testcase marked lifecycle="informing" (OpenShift's
     # job-run-aggregator): reported, never blocking. :meth:`results` carries it per result.
     informing: frozenset[tuple[str, str]] = frozenset()
+    # How many test or suite names were longer than api.names.TEST_NAME_MAX and were cut.
+    names_cut: int = 0
 
     def results(self) -> tuple[TestResult, ...]:
         """The tests as stored: each marked ``informing`` when its key is in ``informing``."""
@@ -48,3 +50,15 @@ class JunitParseError(ValueError):
 
     def __reduce__(self) -> tuple[type[JunitParseError], tuple[str, int | None, str]]:
         return type(self), (self.filename, self.line, self.reason)
+
+
+class TooManyTestcases(JunitParseError):
+    """The document has more ``<testcase>`` elements than the caller's ``max_cases``: a limit
+    on the work of a request (the API answers 413), not a malformed document."""
+
+    def __init__(self, filename: str, line: int | None, limit: int) -> None:
+        super().__init__(filename, line, f"more than {limit} testcases")
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[type[JunitParseError], tuple[str, int | None, int]]:  # type: ignore[override]
+        return type(self), (self.filename, self.line, self.limit)

@@ -110,7 +110,8 @@ from api.junit._text import (
     parse_seconds,
     status_from_attribute,
 )
-from api.junit.model import CaseTotals, JunitParseError, ParsedJunit
+from api.junit.model import CaseTotals, JunitParseError, ParsedJunit, TooManyTestcases
+from api.names import TEST_NAME_MAX, cut_test_name
 
 __all__ = ["CaseTotals", "JunitParseError", "ParsedJunit", "parse_junit"]
 
@@ -148,7 +149,10 @@ def parse_junit(
     max_cases: int = 2_000_000,
     message_limit: int = MESSAGE_LIMIT,
 ) -> ParsedJunit:
-    """Parse one JUnit XML document given as bytes or a binary stream (already decompressed)."""
+    """Parse one JUnit XML document given as bytes or a binary stream (already decompressed).
+
+    Test and suite names longer than :data:`api.names.TEST_NAME_MAX` are cut (counted in
+    ``names_cut``); more than ``max_cases`` testcases raise :class:`TooManyTestcases`."""
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source)
         if len(data) > max_bytes:
@@ -179,6 +183,13 @@ class _Parse:
         self.declared: CaseTotals | None = None
         self.root: str | None = None
         self.unnamed = 0
+        self.names_cut = 0
+
+    def cut(self, name: str) -> str:
+        """A name within api.names.TEST_NAME_MAX (longer ones cut and counted)."""
+        name, was_cut = cut_test_name(name)
+        self.names_cut += was_cut
+        return name
 
     def next_unnamed(self) -> str:
         self.unnamed += 1
@@ -221,6 +232,7 @@ class _Parse:
             totals=CaseTotals(tests=tests, failures=failures, errors=errors, skipped=skipped),
             declared=self.declared,
             informing=frozenset(informing),
+            names_cut=self.names_cut,
         )
 
     def _refuse_dtd(self, *_: object) -> typing.NoReturn:
@@ -245,6 +257,7 @@ class _Parse:
         max_cases = self.max_cases
         limit = self.message_limit
         refuse = self.refuse
+        cut, name_max = self.cut, TEST_NAME_MAX
         result_elements = _RESULT_ELEMENTS.get
         status_attribute = STATUS_ATTRIBUTE.get
         passed, skipped, keeps_message, infinity = _PASSED, _SKIPPED, _KEEPS_MESSAGE, _INF
@@ -314,13 +327,15 @@ class _Parse:
             elif tag == "testcase":
                 cases += 1
                 if cases > max_cases:
-                    refuse(f"more than {max_cases} testcases")
+                    raise TooManyTestcases(self.filename, parser.CurrentLineNumber, max_cases)
                 case = attrs
                 case_depth = depth
                 case_status = case_rerun = None
             elif tag == "testsuite":
                 suites.append((suite, suite_depth))
                 suite = attrs.get("name") or ""
+                if len(suite) > name_max:
+                    suite = cut(suite)
                 suite_depth = depth
                 seen = index_by_suite.setdefault(suite, {})
             elif depth == suite_depth + 1 and tag in _SUITE_FAULTS and not text_depth:
@@ -342,8 +357,8 @@ class _Parse:
                     text_depth = 0
                     tally[fault_status] += 1
                     text = compose_message(text_message, "".join(text_parts))
-                    remember(f"{suite} {_SUITE_SETUP}" if suite else _SUITE_SETUP, fault_status,
-                             None, truncate_message(text, limit))
+                    remember(cut(f"{suite} {_SUITE_SETUP}") if suite else _SUITE_SETUP,
+                             fault_status, None, truncate_message(text, limit))
                     fault_status = None
             elif depth == case_depth:
                 # The testcase is complete. This runs once per testcase: kept inline for speed.
@@ -355,6 +370,8 @@ class _Parse:
                 classname = attrs.get("classname")
                 if classname and classname != suite and classname not in name:
                     name = f"{classname}.{name}"
+                if len(name) > name_max:
+                    name = cut(name)
 
                 status = case_status
                 attribute = attrs.get("status")

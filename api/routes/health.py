@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from importlib import resources
 
 from flask import Blueprint, Response, jsonify
@@ -9,14 +10,17 @@ from api.db import get_store
 from api.errors import error_response
 
 bp = Blueprint("health", __name__)
+log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
 def healthz() -> Response:
     try:
         get_store().ping()
-    except Exception as err:  # any backend failure means "not healthy", never a 500 page
-        return error_response(503, f"the store does not answer: {err}")
+    except Exception:  # any backend failure means "not healthy", never a 500 page
+        # Unauthenticated: say nothing of paths or backends; the log has the details.
+        log.warning("healthz: store unavailable", exc_info=True)
+        return error_response(503, "store unavailable", headers={"Retry-After": "2"})
     return jsonify({"status": "ok"})
 
 

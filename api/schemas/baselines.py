@@ -2,31 +2,26 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import (
-    NAME_MAX,
-    NAME_PATTERN,
-    NAME_RULE,
-    PageQuery,
-    name_field,
-)
+from api.schemas.common import PageQuery, WholeNumber, name_field, test_name_field
 
 
 class BaselineComputeSchema(Schema):
-    window_days = fields.Integer(load_default=None, allow_none=True,
+    window_days = WholeNumber(load_default=None, allow_none=True,
                                  validate=validate.Range(min=1, max=3650))
-    max_runs = fields.Integer(load_default=None, allow_none=True,
+    max_runs = WholeNumber(load_default=None, allow_none=True,
                               validate=validate.Range(min=1, max=100_000))
     exclude_payload = name_field(load_default=None, allow_none=True)
 
 
 class BaselineQuery(PageQuery):
-    version = fields.Integer(load_default=None, validate=validate.Range(min=1))
+    # Versions are store integers: a larger number names no version (and overflowed SQLite).
+    version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))
 
 
 class TestKeySchema(Schema):
-    suite = fields.String(load_default="", validate=[
-        validate.Length(max=NAME_MAX), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])
-    name = name_field(required=True)
+    # Every name the store can hold, cut ones included, can be loosened.
+    suite = test_name_field(min_length=0, load_default="")
+    name = test_name_field(required=True)
 
 
 class LoosenSchema(Schema):

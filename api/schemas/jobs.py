@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import string_map
+from api.schemas.common import WholeNumber, string_map
 
 POLICIES = ("bayes", "aggregator", "stddev")
 
@@ -10,7 +10,7 @@ POLICIES = ("bayes", "aggregator", "stddev")
 class JobPutSchema(Schema):
     variant = string_map(load_default=None, allow_none=True)
     policy = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(POLICIES))
-    expected_runs = fields.Integer(
+    expected_runs = WholeNumber(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000)
     )
     settings = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=256)),

@@ -2,13 +2,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import name_field, timestamp_field
+from api.schemas.common import WholeNumber, name_field, timestamp_field
 
 
 class PayloadPutSchema(Schema):
     expected = fields.Dict(
         keys=name_field(),
-        values=fields.Integer(validate=validate.Range(min=1, max=1000)),
+        values=WholeNumber(validate=validate.Range(min=1, max=1000)),
         load_default=dict,
     )
     deadline = timestamp_field(load_default=None, allow_none=True)

@@ -1,13 +1,14 @@
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.domain import RunStatus, TestStatus
 from api.schemas.common import (
-    NAME_MAX,
-    NAME_PATTERN,
-    NAME_RULE,
+    CutTestName,
     PageQuery,
+    control_free_string,
     name_field,
     string_map,
     timestamp_field,
@@ -18,9 +19,9 @@ TEST_STATUSES = tuple(status.wire for status in TestStatus)
 
 
 class TestResultSchema(Schema):
-    name = name_field(required=True)
-    suite = fields.String(load_default="", validate=[
-        validate.Length(max=NAME_MAX), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])
+    # Longer names are cut (api.names.cut_test_name), never refused.
+    name = CutTestName(required=True, validate=validate.Length(min=1))
+    suite = CutTestName(load_default="")
     status = fields.String(required=True, validate=validate.OneOf(TEST_STATUSES))
     # A billion seconds is 31 years: anything longer is a unit mistake, not a test duration.
     duration_s = fields.Float(load_default=None, allow_none=True, allow_nan=False,
@@ -36,10 +37,16 @@ class RunPutSchema(Schema):
                            validate=validate.OneOf(RUN_STATUSES))
     started_at = timestamp_field(load_default=None, allow_none=True)
     finished_at = timestamp_field(load_default=None, allow_none=True)
-    url = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=4096))
+    url = control_free_string(max_length=4096, load_default=None, allow_none=True)
     variant = string_map(load_default=dict)
     metadata = string_map(load_default=dict)
     tests = fields.List(fields.Nested(TestResultSchema), load_default=None, allow_none=True)
+
+    @validates_schema
+    def _finished_after_start(self, data: dict[str, Any], **_: Any) -> None:
+        started, finished = data.get("started_at"), data.get("finished_at")
+        if started is not None and finished is not None and finished < started:
+            raise ValidationError("must not be before started_at", "finished_at")
 
 
 class RunListQuery(PageQuery):
@@ -99,4 +106,6 @@ class AttachedFileSchema(FileSchema):
 class JunitUploadResultSchema(Schema):
     run = fields.Nested(RunSchema)
     files = fields.List(fields.Nested(AttachedFileSchema))
+    # Test or suite names longer than api.names.TEST_NAME_MAX, cut rather than refused.
+    names_cut = fields.Integer()
 

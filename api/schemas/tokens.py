@@ -2,13 +2,12 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import NAME_PATTERN, NAME_RULE, timestamp_field
+from api.schemas.common import control_free_string, timestamp_field
 
 
 class TokenCreateSchema(Schema):
     scope = fields.String(required=True, validate=validate.OneOf(("read", "write", "admin")))
-    label = fields.String(load_default="", validate=[
-        validate.Length(max=256), validate.Regexp(NAME_PATTERN, error=NAME_RULE)])
+    label = control_free_string(max_length=256, load_default="")
     expires_in = fields.String(load_default=None, allow_none=True,
                                validate=validate.Length(min=1, max=64))
     expires_at = timestamp_field(load_default=None, allow_none=True)

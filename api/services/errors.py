@@ -55,5 +55,6 @@ class InvalidUpload(ServiceError):
 UPLOAD_CODES = frozenset({
     "no_files",  # the request carried no file
     "invalid_encoding",  # not gzip, or truncated gzip
-    "too_large",  # decompressed beyond the body limit
+    "too_large",  # beyond the request's budget of decompressed bytes or testcases
+    "too_many_parts",  # more files (multipart parts) than MAX_PARTS
 })

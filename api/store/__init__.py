@@ -24,6 +24,7 @@ from api.store.base import (
     RunFilter,
     Store,
     StoreError,
+    StoreFull,
     StoreUnavailable,
     TokenInfo,
     VerdictInputs,
@@ -43,6 +44,7 @@ __all__ = [
     "RunFilter",
     "Store",
     "StoreError",
+    "StoreFull",
     "StoreUnavailable",
     "TokenInfo",
     "VerdictInputs",
@@ -50,12 +52,15 @@ __all__ = [
 ]
 
 
-def open_store(url: str, **options: Any) -> Store:
+def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     """Open (not migrate) the store at ``url``; ``options`` go to the backend's constructor.
 
     ``sqlite:///abs/path.db`` opens that file (``sqlite:///:memory:`` a private in-memory
     database); the path is percent-decoded. Migrations are not run here, because opening
     happens per request or thread and must stay cheap: call ``migrate()`` once at start-up.
+    ``create=False`` refuses to create a missing SQLite file (:class:`StoreUnavailable`): the
+    app opens stores that way, so a database deleted while serving is never silently replaced
+    by an empty one; only ``flakegate db init`` (and ``serve``'s start-up) creates one.
     """
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
@@ -71,7 +76,7 @@ def open_store(url: str, **options: Any) -> Store:
             raise ValueError(f"sqlite URL needs an absolute file path: {url!r}")
         from api.store.sqlite import SqliteStore
 
-        return SqliteStore(path, **options)
+        return SqliteStore(path, create=create, **options)
     if scheme == "bigquery":
         # Both names end up in SQL text as `project.dataset.table`, so they are checked
         # against BigQuery's own naming rules here rather than quoted later.

@@ -95,6 +95,11 @@ class StoreUnavailable(StoreError):
     """The backend did not answer in time (lock timeout, lost connection); retry later."""
 
 
+# -- harden: store faults that are not the request's fault -------------------------------------
+class StoreFull(StoreUnavailable):
+    """The backend has no room for the write (disk or quota full); retry once space is made."""
+
+
 @dataclass(frozen=True, slots=True)
 class AttachedFile:
     """One JUnit file to attach, with the tests parsed from it (already merged within the file)."""

@@ -30,13 +30,15 @@ def test_gzip_bomb_is_bounded_by_the_decompressed_size(database_url: str) -> Non
     import gzip
 
     app: Flask = create_app({"DATABASE": database_url, "ADMIN_TOKEN": ADMIN_TOKEN,
-                             "MAX_BODY_BYTES": 1 << 20})
+                             "MAX_DECOMPRESSED_BYTES": 1 << 20})
     api = ApiClient(app, ADMIN_TOKEN)
     api.put("/jobs/j/runs/1", json={"status": "success"})
-    bomb = gzip.compress(b"<" + b" " * (50 << 20))  # 50 MiB of spaces, ~50 KiB compressed
+    # 50 MiB of well-formed whitespace, ~50 KiB compressed: only the budget can stop it.
+    bomb = gzip.compress(b"<testsuites>" + b" " * (50 << 20))
     response = api.post("/jobs/j/runs/1/junit", data=bomb,
                         headers={"Content-Type": "application/xml", "Content-Encoding": "gzip"})
     assert response.status_code == 413
+    assert response.get_json()["error"]["details"]["limit"] == "MAX_DECOMPRESSED_BYTES"
 
 
 def test_metrics_count_requests_and_ingested_results(api: ApiClient) -> None:

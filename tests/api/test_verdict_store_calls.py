@@ -44,7 +44,7 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     recorded: list[str] = []
     real_open = db.open_store
     monkeypatch.setattr(db, "open_store",
-                        lambda url: CountingStore(real_open(url), recorded))
+                        lambda url, **options: CountingStore(real_open(url, **options), recorded))
     return recorded
 
 

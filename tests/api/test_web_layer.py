@@ -47,13 +47,15 @@ def test_upload_refusals_keep_their_status_and_code(database_url: str, body: byt
                                                      headers: dict[str, str], status: int,
                                                      code: str) -> None:
     api = ApiClient(create_app({"DATABASE": database_url, "ADMIN_TOKEN": ADMIN_TOKEN,
-                                "MAX_BODY_BYTES": 4096}), ADMIN_TOKEN)
+                                "MAX_BODY_BYTES": 4096, "MAX_DECOMPRESSED_BYTES": 4096}),
+                    ADMIN_TOKEN)
     api.put(RUN, json={"status": "success"})
     response = api.post(f"{RUN}/junit", data=body,
                         headers={"Content-Type": "application/xml", **headers})
     assert (response.status_code, response.json["error"]["code"]) == (status, code)
     if status == 413:
-        assert response.json["error"]["details"] == {"limit_bytes": 4096}
+        assert response.json["error"]["details"] == {"limit_bytes": 4096,
+                                                     "limit": "MAX_DECOMPRESSED_BYTES"}
 
 
 def test_an_upload_without_files_is_no_files(api: ApiClient) -> None:

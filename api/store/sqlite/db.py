@@ -13,19 +13,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from api.domain import WriteOutcome
-from api.store.base import StoreUnavailable
+from api.store.base import StoreFull, StoreUnavailable
 from api.store.sqlite.schema import connect
+
+# SQLite's words for a file that is gone, unreadable or not (yet) a flakegate database: the
+# store is unavailable (503), not the request wrong and not a bug.
+_BROKEN = ("unable to open", "not a database", "malformed", "no such table", "disk i/o",
+           "readonly database")
+
+
+def classify(exc: sqlite3.Error, path: str) -> StoreUnavailable | None:
+    """The store error an SQLite fault is, or ``None`` for one that is a bug: a lock still
+    held after the busy timeout or a broken or missing file (:class:`StoreUnavailable`), a
+    full disk or page limit (:class:`StoreFull`)."""
+    text = str(exc).lower()
+    if getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "is full" in text:
+        return StoreFull(f"sqlite store {path!r} is full: {exc}")
+    if "locked" in text or "busy" in text:
+        return StoreUnavailable(f"sqlite store {path!r} stayed locked: {exc}")
+    if any(word in text for word in _BROKEN):
+        return StoreUnavailable(f"sqlite store {path!r} is not usable: {exc}")
+    return None
 
 
 @contextmanager
-def _unavailable_on_lock(path: str) -> Iterator[None]:
-    """A lock still held after the busy timeout is the backend being unavailable, not a bug."""
+def store_faults(path: str) -> Iterator[None]:
+    """Raise SQLite's own faults as the store errors :func:`classify` makes of them."""
     try:
         yield
-    except sqlite3.OperationalError as exc:
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise StoreUnavailable(f"sqlite store {path!r} stayed locked: {exc}") from exc
-        raise
+    except sqlite3.Error as exc:
+        fault = classify(exc, path)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 class Tx:
@@ -50,35 +70,36 @@ class Tx:
 class Database:
     """One SQLite connection (one per thread) and its transactions."""
 
-    def __init__(self, path: str, *, busy_timeout: float) -> None:
+    def __init__(self, path: str, *, busy_timeout: float, create: bool = True) -> None:
         self.path = path
-        self.conn = connect(path, busy_timeout=busy_timeout)
+        with store_faults(path):
+            self.conn = connect(path, busy_timeout=busy_timeout, create=create)
 
     @contextmanager
     def write(self) -> Iterator[Tx]:
         """A ``BEGIN IMMEDIATE`` transaction: committed on success, rolled back on error or
         when the body cleared ``tx.commit``."""
         conn = self.conn
-        with _unavailable_on_lock(self.path):
+        with store_faults(self.path):
             conn.execute("BEGIN IMMEDIATE")
-        tx = Tx(conn)
-        try:
-            yield tx
-            # An unchanged write rolls back so that "changes nothing" holds literally.
-            conn.execute("COMMIT" if tx.commit else "ROLLBACK")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+            tx = Tx(conn)
+            try:
+                yield tx
+                # An unchanged write rolls back so that "changes nothing" holds literally.
+                conn.execute("COMMIT" if tx.commit else "ROLLBACK")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     @contextmanager
     def read(self) -> Iterator[sqlite3.Connection]:
         """A deferred transaction, so that several statements see one snapshot."""
         conn = self.conn
-        with _unavailable_on_lock(self.path):
+        with store_faults(self.path):
             conn.execute("BEGIN")
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:
-                conn.execute("COMMIT")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("COMMIT")

@@ -120,7 +120,8 @@ def apply_migrations(conn: sqlite3.Connection, migrations: tuple[Migration, ...]
     return current_version(conn)
 
 
-def connect(path: str | os.PathLike[str], *, busy_timeout: float) -> sqlite3.Connection:
+def connect(path: str | os.PathLike[str], *, busy_timeout: float,
+            create: bool = True) -> sqlite3.Connection:
     """Open a connection in autocommit mode with the pragmas every connection needs.
 
     Opening must stay cheap (the app opens one store per request or thread): a few pragmas,
@@ -128,8 +129,13 @@ def connect(path: str | os.PathLike[str], *, busy_timeout: float) -> sqlite3.Con
     implicit ones of the sqlite3 module start lazily and as DEFERRED, which would let two
     writers read, then deadlock upgrading to a write lock.
     """
+    target = os.fspath(path)
+    if not create and target != ":memory:":
+        # mode=rw: a missing file is an error rather than a new, empty database.
+        target = Path("/" + os.path.abspath(target).lstrip("/")).as_uri() + "?mode=rw"
     conn = sqlite3.connect(
-        os.fspath(path), timeout=busy_timeout, isolation_level=None, check_same_thread=True
+        target, timeout=busy_timeout, isolation_level=None, check_same_thread=True,
+        uri=not create,
     )
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")

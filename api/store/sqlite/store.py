@@ -72,11 +72,12 @@ class SqliteStore(Store):
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT
+        self, path: str | os.PathLike[str], *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+        create: bool = True,
     ) -> None:
         self.path = os.fspath(path)
         self.busy_timeout = busy_timeout
-        self.db = Database(self.path, busy_timeout=busy_timeout)
+        self.db = Database(self.path, busy_timeout=busy_timeout, create=create)
         self._runs = SqliteRuns(self.db)
         self._history = SqliteHistory(self.db)
         self._crawl = SqliteCrawl(self.db)
