@@ -82,6 +82,15 @@ def test_evidence_never_counts_the_payloads_own_runs(store: Store) -> None:
     assert history_of(store, "other", dishonest)["a"] == (6, 4, 2, 0, 4 / 6, 0)
 
 
+def test_only_the_payloads_runs_the_version_counted_are_removed(store: Store) -> None:
+    seed(store)
+    counted = store.history_window("j", HistoryWindow()).run_ids
+    version = store_version(store, run_ids=counted)
+    before = history_of(store, "new", version)
+    put(store, "new2", {"a": F}, payload="new")  # the payload's run the version never saw
+    assert history_of(store, "new", version) == before
+
+
 def test_a_latched_rate_is_never_lowered_by_the_subtraction(store: Store) -> None:
     for i in range(4):
         put(store, f"old{i}", {"a": P if i else F}, payload="old")  # a: 3 of 4

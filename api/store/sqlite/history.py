@@ -102,22 +102,29 @@ def _unpack(packed: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _own_counts(conn: sqlite3.Connection, job_id: int, version: int, pks: list[int],
-                ids: np.ndarray) -> np.ndarray:
+                ids: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """(passes, failures, flakes) per test of ``ids`` over the payload's runs ``pks`` that the
-    version counted: usually none, so one indexed probe of at most a few dozen keys."""
+    version counted, given ``counts`` read over all of ``pks``: one indexed probe of at most a
+    few dozen keys, and a second read of results only when the version counted some of the
+    payload's runs but not all (when it counted all, as after the server's scheduled refresh,
+    the payload's own tallies are ``counts`` themselves)."""
     own = np.zeros((len(ids), 3), dtype=np.float64)
     if not pks:
         return own
     members = [row[0] for row in conn.execute(
         "SELECT run_pk FROM baseline_runs WHERE job_id = ? AND version = ?"
         " AND run_pk IN (SELECT value FROM json_each(?))", (job_id, version, json.dumps(pks)))]
-    if members:
+    if len(members) == len(pks):
+        own[:] = counts[:, :3]
+    elif members:
         (packed,) = conn.execute(
             "SELECT group_concat(test_id * 8 + status) FROM results"
             f" WHERE run_pk IN ({','.join('?' * len(members))})", members).fetchone()
         member_ids, counts = _unpack(packed or "")
         own[np.searchsorted(ids, member_ids)] = counts[:, :3]
     return own
+
+
 def _moments(joined: str | None) -> tuple[datetime, ...]:
     """Times from a ``group_concat`` of microsecond integers, oldest first."""
     return tuple(_time(value) for value in sorted(int(v) for v in (joined or "").split(",") if v))
@@ -236,7 +243,7 @@ class SqliteHistory:
                 history[found] = records[slot[found], 1:]
                 absent = len(record_ids) - int(found.sum())
                 history = without_own_runs(
-                    history, _own_counts(conn, job_id, baseline_version, pks, ids))
+                    history, _own_counts(conn, job_id, baseline_version, pks, ids, counts))
             names = conn.execute(
                 "SELECT suite, name FROM tests WHERE id IN (SELECT value FROM json_each(?))"
                 " ORDER BY id", (json.dumps(ids.tolist()),)).fetchall()
