@@ -160,7 +160,8 @@ def test_billion_laughs_and_xxe_are_refused_without_memory_growth(
 def test_limits_and_invalid_fields_on_the_live_server(tmp_path: Path) -> None:
     server = LiveServer(
         f"sqlite:///{tmp_path / 'limits.db'}", "fg_admin-long-enough-for-the-32-char-rule",
-        extra_env={"FLAKEGATE_MAX_BODY_BYTES": str(1 << 20)}).start()
+        extra_env={"FLAKEGATE_MAX_BODY_BYTES": str(1 << 20),
+                   "FLAKEGATE_MAX_DECOMPRESSED_BYTES": str(1 << 20)}).start()
     try:
         run = f"{server.url}/jobs/limits/runs/1"
         headers = server.headers()
