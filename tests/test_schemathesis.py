@@ -33,6 +33,7 @@ VALIDITY_BEYOND_SCHEMA = {
     ("GET", "/jobs/{job}/baselines"): "a cursor is opaque",
     ("GET", "/jobs/{job}/baseline"): "a cursor is opaque",
     ("GET", "/jobs/{job}/baseline/audit"): "a cursor is opaque",
+    ("PUT", "/jobs/{job}"): "settings.run_timeout must also lie from 1m to 30d",
     ("GET", "/tokens"): "a cursor is opaque",
     ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
 }

@@ -22,6 +22,7 @@ Every setting can weaken the gate, so changing any of them is an admin act, audi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
@@ -33,6 +34,8 @@ from api.stats.defaults import POLICY_DEFAULTS
 from client.durations import parse_duration
 
 RUN_TIMEOUT_RANGE = (60.0, 30 * 86400.0)
+# Units always written (openapi.yaml states the same pattern): a bare "3600" is ambiguous.
+DURATION_PATTERN = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +122,7 @@ class JobSettings:
 
 
 def _duration_in(value: Any, low: float, high: float) -> bool:
-    if not isinstance(value, str):
+    if not isinstance(value, str) or not DURATION_PATTERN.match(value):
         return False
     try:
         return low <= parse_duration(value) <= high

@@ -76,7 +76,7 @@ def test_run_timeout_accepts_durations(value: str) -> None:
     assert JobSettings.parse({"run_timeout": value}).run_timeout == value
 
 
-@pytest.mark.parametrize("value", ["59s", "31d", "soon", "", 3600, None, True])
+@pytest.mark.parametrize("value", ["59s", "31d", "soon", "", "3600", "12H", 3600, None, True])
 def test_run_timeout_refuses_the_rest(value: object) -> None:
     with pytest.raises(InvalidInput) as caught:
         JobSettings.parse({"run_timeout": value})
