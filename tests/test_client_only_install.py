@@ -77,8 +77,8 @@ def test_baselines_through_the_api_need_no_server_extra(client_only: Path,
     from tests.client.conftest import seed_history
     from tests.live_server import LiveServer
 
-    server = LiveServer(f"sqlite:///{tmp_path / 'x.db'}", "fg_client-only-admin",
-                        workers=1).start()
+    server = LiveServer(f"sqlite:///{tmp_path / 'x.db'}",
+                        "fg_client-only-admin-long-enough-for-the-32-char-rule", workers=1).start()
     try:
         with Client(server.url, server.admin_token) as client:
             seed_history(client, "e2e", runs=2)

@@ -92,8 +92,8 @@ def test_cli_db_init_and_export_on_the_emulator(bq_emulator: Emulator, bq_url: s
         assert done.returncode == 0, done.stderr
         return done.stdout
 
-    assert "schema version 1" in cli("db", "init", "--db", bq_url)
-    assert "schema version 1" in cli("db", "init", "--db", bq_url)
+    assert f"schema version {SCHEMA_VERSION}" in cli("db", "init", "--db", bq_url)
+    assert f"schema version {SCHEMA_VERSION}" in cli("db", "init", "--db", bq_url)
     store = open_store(bq_url)
     store.put_run(RunSpec("j", "1", RunStatus.SUCCESS), [TestResult("t", "s", TestStatus.PASSED)])
     out = tmp_path / "out"

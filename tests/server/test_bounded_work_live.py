@@ -19,7 +19,7 @@ from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "fg_bounded-admin-token"
+TOKEN = "fg_bounded-admin-token-long-enough-for-the-32-char-rule"
 RUN = "/jobs/j/runs/1/junit"
 # A member that inflates ~1000x: 60 MB of well-formed whitespace inside a root element, so
 # only the request's decompressed budget (256 MiB by default) can stop the parse.

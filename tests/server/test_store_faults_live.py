@@ -13,7 +13,7 @@ from tests.live_server import LiveServer
 
 pytestmark = pytest.mark.slow
 
-TOKEN = "fg_faults-admin-token"
+TOKEN = "fg_faults-admin-token-long-enough-for-the-32-char-rule"
 
 
 def test_a_database_deleted_while_serving_stays_gone_and_answers_503(tmp_path: Path) -> None:
