@@ -119,7 +119,8 @@ def http_end_to_end(data: bytes, workdir: Path, repeat: int) -> float:
     sys.path.insert(0, str(ROOT))
     from tests.live_server import LiveServer
 
-    server = LiveServer(f"sqlite://{workdir / 'http.db'}", "fg_bench", workers=2).start()
+    server = LiveServer(f"sqlite://{workdir / 'http.db'}",
+                        "fg_bench-admin-token-long-enough-for-the-32-char-rule", workers=2).start()
     try:
         session = requests.Session()
         session.headers.update(server.headers())

@@ -30,7 +30,7 @@ from bench.redteam_inputs import ROWS as INPUT_ROWS  # noqa: E402
 from tests.live_server import LiveServer  # noqa: E402
 from tests.server.attacks import under_slow_clients  # noqa: E402
 
-TOKEN = "fg_redteam-admin"
+TOKEN = "fg_redteam-admin-token-long-enough-for-the-32-char-rule"
 
 
 def _serving(server: LiveServer) -> bool:
