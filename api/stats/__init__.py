@@ -16,7 +16,6 @@ from api.stats.policies import (
     POLICIES,
     UnknownKnob,
     UnknownPolicy,
-    combine,
     evaluate,
     validate,
 )
@@ -51,7 +50,6 @@ __all__ = [
     "UnknownKnob",
     "UnknownPolicy",
     "Verdict",
-    "combine",
     "compute_baseline",
     "evaluate",
     "fit_prior",

@@ -42,7 +42,6 @@ class EvidenceArrays:
     flakes: np.ndarray  # int
     skips: np.ndarray  # int
     runs: np.ndarray  # int: passes + failures, the test's k
-    baselines: tuple[TestBaseline | None, ...]  # empty when built from store columns
     has_history: np.ndarray  # bool: a baseline with runs > 0
     hist_runs: np.ndarray  # int (0 without history)
     hist_passes: np.ndarray  # float: effective (latched) passes incl. flakes
@@ -70,8 +69,7 @@ def evidence_from_columns(
     runs. ``history`` is ``(n, 6)``: the baseline's runs, passes, failures, flakes, pass rate and
     latched flag (runs 0: no record). ``flagged`` (bool per row) marks further tests informing:
     those the results themselves marked (JUnit ``lifecycle="informing"``). Same semantics as
-    :func:`prepare_evidence`; ``baselines`` is left empty because no policy reads the records
-    themselves.
+    :func:`prepare_evidence`.
     """
     clean, failures, flakes, skips = (counts[:, column].astype(np.int64) for column in range(4))
     runs, h_passes, h_failures, h_flakes, rate, latched = (history[:, c] for c in range(6))
@@ -91,7 +89,6 @@ def evidence_from_columns(
         flakes=flakes,
         skips=skips,
         runs=passes + failures,
-        baselines=(),
         has_history=has_history,
         hist_runs=runs.astype(np.int64),
         hist_passes=np.where(latched, runs * rate, h_passes + h_flakes),
@@ -145,7 +142,6 @@ def prepare_evidence(
         flakes=flakes,
         skips=skips,
         runs=passes + failures,
-        baselines=tuple(found),
         has_history=hist[:, 0] > 0,
         hist_runs=hist[:, 0].astype(np.int64),
         hist_passes=hist[:, 1],

@@ -9,7 +9,7 @@ Each policy is a pure function ``evaluate(evidence, baselines, prior, *, informi
   per-payload false-block budget.
 
 :func:`evaluate` applies the fail-safe floor (:mod:`api.stats.floor`) after any policy. A
-payload fails when any of its jobs fails (:func:`combine`).
+payload fails when any of its jobs fails (:mod:`api.services.verdicts`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ from api.stats.types import (
     TestBaseline,
     TestKey,
     TestTally,
-    Verdict,
 )
 
 PolicyFn = Callable[..., PolicyResult]
@@ -85,7 +84,3 @@ def evaluate(
     result = POLICIES[name](evidence, baselines, prior, informing=informing, **knobs)
     return apply_floor(result, evidence)  # no policy or knob goes below the fail-safe floor
 
-
-def combine(results: Iterable[PolicyResult]) -> Verdict:
-    """A payload's verdict over its judged jobs: fail if any job fails."""
-    return Verdict.FAIL if any(r.verdict is Verdict.FAIL for r in results) else Verdict.PASS

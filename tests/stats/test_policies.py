@@ -35,14 +35,6 @@ def test_unknown_policy_and_knob_are_rejected() -> None:
     policies.validate("bayes", {"budget": 0.02, "safety": 0.0})
 
 
-def test_combine_fails_a_payload_when_any_job_fails() -> None:
-    ok = policies.evaluate("stddev", [tally("t", passes=3)], None)
-    bad = policies.evaluate("aggregator", [tally("t", failures=3)], None)
-    assert policies.combine([ok, ok]) is Verdict.PASS
-    assert policies.combine([ok, bad]) is Verdict.FAIL
-    assert policies.combine([]) is Verdict.PASS
-
-
 def test_empty_evidence_passes_everywhere() -> None:
     for name in policies.POLICIES:
         result = policies.evaluate(name, [], None)
