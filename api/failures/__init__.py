@@ -1,0 +1,1 @@
+"""Why runs fail: build logs, curated patterns, scans, known breakages, classification (§10)."""
