@@ -77,6 +77,7 @@ from api.domain import (
     WriteOutcome,
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+from api.store.logs import LogStore
 
 
 class StoreError(Exception):
@@ -481,3 +482,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Free the lease if ``holder`` has it; otherwise do nothing."""
+
+    # -- build logs (issue 13): a part of its own, see api/store/logs.py ------------------------
+    @property
+    @abc.abstractmethod
+    def logs(self) -> LogStore:
+        """The build logs of runs' steps (:class:`~api.store.logs.LogStore`)."""

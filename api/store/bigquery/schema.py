@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +116,16 @@ TABLES: tuple[Table, ...] = (
                             ("state", S, R), ("attempts", I, R), ("reason", S, N),
                             ("job", S, N), ("run_id", S, N), ("first_seen", T, R)),
           cluster=("batch",)),
+    # --- build logs (issue 13): one row per (run, step) naming its current generation of
+    # compressed chunks (zlib, at most 1 MiB each, base64 text: see logs.py).
+    Table("logs", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                   ("chunks", I, R), ("sha256", S, R), ("size", I, R), ("lines", I, R),
+                   ("received_bytes", I, R), ("omitted_bytes", I, R), ("omitted_lines", I, R),
+                   ("cut_lines", I, R), ("source", S, R), ("stored_at", T, R)),
+          cluster=("job", "run_id")),
+    Table("log_chunks", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                         ("seq", I, R), ("data", S, R)),
+          cluster=("job", "run_id", "step")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 
