@@ -1,5 +1,6 @@
-"""Keeping a build's ``build-log.txt`` for later failure-log scanning: gzip-compressed and
-capped, as a file under a configured directory, its path recorded in the run's metadata.
+"""Deprecated (issue 13: the store keeps build and step logs, see ``steplogs.py``): keeping a
+build's ``build-log.txt`` as a gzip-compressed, capped file under a directory configured
+explicitly (``--build-log-dir``), its path recorded in the run's metadata.
 
 Why a file: the store's schema has no place for blobs (and must not change for this), and run
 metadata values are short strings. Why capped at head + tail: a failure is explained at the

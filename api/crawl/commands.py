@@ -53,8 +53,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
                         help="run URL when prowjob.json has none, e.g. "
                              "https://prow.k8s.io/view/gs/{bucket}/{path}")
     parser.add_argument("--build-log-dir", default=None, metavar="DIR",
-                        help="keep build-log.txt (gzip, capped) here (default: "
-                             "$FLAKEGATE_BUILD_LOG_DIR, else build-logs/ beside a SQLite db)")
+                        help="deprecated: also keep build-log.txt (gzip, capped) here (or "
+                             "$FLAKEGATE_BUILD_LOG_DIR); the store keeps every log anyway")
     parser.add_argument("--unfinished-max-age", default=None, metavar="DURATION",
                         help="age out started-only builds after this (default 5d)")
     group = parser.add_argument_group("destination")
@@ -115,7 +115,7 @@ def _settings(args: argparse.Namespace, base: Any = None) -> Any:
 
 
 def _sink(args: argparse.Namespace, settings: Any) -> tuple[Any, Any]:
-    """The destination, and settings completed with the default build-log folder."""
+    """The destination, and the settings (saying so when a deprecated option is set)."""
     from api.crawl.sinks import RestSink, StoreSink
 
     url = args.url or (None if args.db else os.environ.get("FLAKEGATE_URL"))
@@ -123,12 +123,12 @@ def _sink(args: argparse.Namespace, settings: Any) -> tuple[Any, Any]:
         token = args.token or os.environ.get("FLAKEGATE_TOKEN")
         return RestSink(url, token, dry_run=args.dry_run), settings
     db = database_url(args)
-    if settings.build_log_dir is None and db.startswith("sqlite:///") and ":memory:" not in db:
-        from urllib.parse import unquote, urlsplit
-
-        # Beside the embedded database: one folder to back up, next to the runs it belongs to.
-        folder = Path(unquote(urlsplit(db).path)).parent / "build-logs"
-        settings = replace(settings, build_log_dir=folder)
+    if settings.build_log_dir is not None:
+        # Deprecated (issue 13): the store keeps every build and step log now; the on-disk
+        # copy is written only when asked for, and is no longer made by default.
+        print(f"flakegate crawl: build_log_dir ({settings.build_log_dir}) is deprecated: the "
+              "store keeps build logs (GET /jobs/{job}/runs/{run_id}/logs/build); the copy on "
+              "disk is still written for now", file=sys.stderr)
     return StoreSink(db, dry_run=args.dry_run), settings
 
 

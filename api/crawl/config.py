@@ -9,7 +9,7 @@
       attempts: 7                  # per request, on transient errors (exponential backoff)
       max_build_attempts: 3        # per build, across crawls, before it is left failed
       unfinished_max_age: 5d       # a started-only build older than this is aged out
-      build_log_dir: null          # keep build-log.txt (gzip, capped) under this folder
+      build_log_dir: null          # deprecated: also keep build-log.txt (gzip) on disk here
       build_log_max_bytes: 1048576
     sources:
       - bucket: kubernetes-jenkins

@@ -27,6 +27,7 @@ from api.crawl.gcs import GcsReader, ObjectInfo
 BUILD_ID = re.compile(r"\d+")
 JUNIT_NAME = re.compile(r"junit[^/]*\.xml(\.gz)?", re.IGNORECASE)
 JSON_LIMIT = 8 * 1024 * 1024
+STEP_LOG_SUFFIX = "/build-log.txt"
 PULL_DEPTH = 4  # pr-logs/pull/ + ORG_REPO/ PR/ JOB/ BUILD/
 
 
@@ -152,6 +153,8 @@ class BuildFiles:
     junit: list[tuple[str, bytes]] = field(default_factory=list)  # (name, raw bytes)
     junit_errors: list[str] = field(default_factory=list)
     build_log: ObjectInfo | None = None
+    # Step logs under artifacts/ (issue 13): ``artifacts/<step>/build-log.txt`` by ``<step>``.
+    step_logs: dict[str, ObjectInfo] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     listing: dict[str, ObjectInfo] | None = None  # every object of the build, by name
 
@@ -191,7 +194,8 @@ def read_build(reader: GcsReader, ref: BuildRef) -> BuildFiles:
 def read_artifacts(reader: GcsReader, files: BuildFiles, *,
                    junit_limit: int = 256 * 1024 * 1024) -> None:
     """Fetch every ``junit*.xml`` under ``artifacts/`` at any depth and locate
-    ``build-log.txt`` (fetched only by whoever keeps it), from the build's listing."""
+    ``build-log.txt`` and the step logs ``artifacts/<step>/build-log.txt`` (fetched only by
+    whoever keeps them), from the build's listing."""
     ref = files.ref
     listing = files.listing if files.listing is not None else {
         obj.name: obj for obj in reader.list_objects(ref.bucket, f"{ref.path}/")}
@@ -199,6 +203,8 @@ def read_artifacts(reader: GcsReader, files: BuildFiles, *,
         rel = obj.name[len(ref.path) + 1:]
         if rel == "build-log.txt":
             files.build_log = obj
+        elif rel.startswith("artifacts/") and rel.endswith(STEP_LOG_SUFFIX):
+            files.step_logs[rel[len("artifacts/"):-len(STEP_LOG_SUFFIX)]] = obj
         elif rel.startswith("artifacts/") and JUNIT_NAME.fullmatch(rel.rsplit("/", 1)[-1]):
             if obj.size > junit_limit:
                 files.junit_errors.append(f"{rel}: {obj.size} bytes, over the limit")

@@ -34,6 +34,7 @@ from api.crawl.gcs import GcsReader
 from api.crawl.mapping import MappedRun, map_build
 from api.crawl.prow import BuildRef, discover, read_artifacts, read_build
 from api.crawl.sinks import Sink
+from api.crawl.steplogs import build_logs
 from api.store import CrawlRecord, CrawlState
 
 AGED_OUT = "aged out"
@@ -240,9 +241,15 @@ class Crawler:
                 return "ingested", 0
             result = self.sink.ingest(run, files.junit)
             errors = files.junit_errors + result.junit_errors
+            # Logs last: the run has its final status when a scan on arrival looks at it.
+            log_notes: list[str] = []  # filled as the logs are read, then the refusals
+            refused = self.sink.put_logs(run, build_logs(self.reader, files, log_notes))
+            log_notes += refused
+            reasons = [f"{what}: " + "; ".join(found) for what, found in
+                       (("junit", errors), ("logs", log_notes)) if found]
             self.sink.record([CrawlRecord(
                 ledger, ref.location, CrawlState.DONE, attempts=attempts + 1,
-                reason=("junit: " + "; ".join(errors))[:2000] if errors else None,
+                reason=" | ".join(reasons)[:2000] if reasons else None,
                 job=run.job, run_id=run.run_id, first_seen=record.first_seen if record else None)])
             return "ingested", len(errors)
         except Exception as err:

@@ -17,12 +17,13 @@ run's metadata names each bad file and why (``crawl.junit_errors``).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from api.crawl.mapping import METADATA_VALUE_MAX, MappedRun
 from api.crawl.prow import BuildRef
+from api.crawl.steplogs import CrawledLog
 from api.store import CrawlRecord, CrawlState
 
 UPLOAD_LIMIT = 256 * 1024 * 1024
@@ -41,6 +42,9 @@ class Sink(Protocol):
     def record(self, records: Sequence[CrawlRecord]) -> None: ...
 
     def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]]) -> IngestResult: ...
+
+    def put_logs(self, run: MappedRun, logs: Iterable[CrawledLog]) -> list[str]:
+        """Store the run's logs (after :meth:`ingest`); the refusals, one line each."""
 
     def release(self) -> None:
         """Free what the calling thread opened (called by each worker as it ends)."""
@@ -148,6 +152,23 @@ class StoreSink:
         catalog.put_run(store, run.job, run.run_id, _with_errors(run, result.junit_errors))
         return result
 
+    def put_logs(self, run: MappedRun, logs: Iterable[CrawledLog]) -> list[str]:
+        from api.config import load_config
+        from api.services import junit_upload
+        from api.services import logs as log_service
+        from api.services.errors import InvalidUpload
+
+        max_log_bytes = load_config()["MAX_LOG_BYTES"]  # FLAKEGATE_MAX_LOG_BYTES, as serve
+        refused = []
+        for log in logs:
+            try:
+                log_service.put_log(self.store(), run.job, run.run_id, log.step, log.data,
+                                    limits=junit_upload.Limits.per_file(UPLOAD_LIMIT, 1),
+                                    max_log_bytes=max_log_bytes, source=log.source)
+            except InvalidUpload as err:
+                refused.append(f"{log.step}: {err.message}")
+        return refused
+
     def release(self) -> None:
         store = getattr(self._local, "store", None)
         if store is not None:
@@ -234,6 +255,22 @@ class RestSink:
                 result.junit_errors.append(f"{name}: {err.message}")
         client.put_run(run.job, run.run_id, **_with_errors(run, result.junit_errors))
         return result
+
+    def put_logs(self, run: MappedRun, logs: Iterable[CrawledLog]) -> list[str]:
+        import gzip
+
+        from client import errors
+
+        refused = []
+        for log in logs:
+            body = log.data if log.data[:2] == b"\x1f\x8b" else gzip.compress(log.data, mtime=0)
+            try:
+                self.client().put_log(run.job, run.run_id, log.step, body)
+            except errors.ApiError as err:
+                if err.status not in (400, 413, 422):
+                    raise
+                refused.append(f"{log.step}: {err.message}")
+        return refused
 
     def release(self) -> None:
         """Sessions are closed together in :meth:`close` (requests allows any thread)."""
