@@ -37,7 +37,9 @@ from api.domain import Page, RunStatus, WriteOutcome
 from api.failures.logtext import count_lines
 
 CHUNK_BYTES = 1024 * 1024
-# zlib level 6: CI logs shrink 8-15x; higher levels cost much more time for a few percent.
+# zlib level 6. On the generated corpus (bench/log_corpus.py) it shrinks logs 6.4x at about
+# 20 MB/s; level 1 gives 5.1x at about 39 MB/s. A log is written once and kept for months, so
+# the smaller one wins; inflating runs at over 200 MB/s either way.
 _LEVEL = 6
 
 LogKey = tuple[str, str, str]
