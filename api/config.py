@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,
 # so it must be long enough that guessing it is hopeless (new_token() makes 46 characters).
 ADMIN_TOKEN_MIN_LENGTH = 32
+MIN_LOG_BYTES = 4096
 
 
 class ConfigError(ValueError):
@@ -46,6 +47,10 @@ def check_config(config: Mapping[str, Any]) -> None:
         raise ConfigError(f"FLAKEGATE_ADMIN_TOKEN must be at least {ADMIN_TOKEN_MIN_LENGTH}"
                           f" characters (it has {len(admin)}); make one with"
                           " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
+    # -- build logs (issue 13) --
+    if int(config.get("MAX_LOG_BYTES", MIN_LOG_BYTES)) < MIN_LOG_BYTES:
+        raise ConfigError(f"FLAKEGATE_MAX_LOG_BYTES must be at least {MIN_LOG_BYTES} (a head, a"
+                          " tail and the marker line between them)")
 
 
 _BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,

@@ -9,6 +9,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from api import create_app
+from api.config import ConfigError
 from api.services import logs as log_service
 from api.services.logs import LogStored
 from api.store import Store
@@ -145,3 +146,8 @@ def test_listeners_hear_of_each_new_content_once(api: ApiClient, heard: list[Log
     put_text(api, b"other\n")
     assert [(e.step, e.outcome.value, e.info.lines) for e in heard] == [
         ("build", "created", 3), ("build", "updated", 1)]
+
+
+def test_a_log_bound_too_small_to_keep_anything_is_refused_at_start(database_url: str) -> None:
+    with pytest.raises(ConfigError, match="FLAKEGATE_MAX_LOG_BYTES must be at least 4096"):
+        create_app({"DATABASE": database_url, "MAX_LOG_BYTES": 100})
