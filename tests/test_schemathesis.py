@@ -36,6 +36,8 @@ VALIDITY_BEYOND_SCHEMA = {
     ("PUT", "/jobs/{job}"): "settings.run_timeout must also lie from 1m to 30d",
     ("GET", "/tokens"): "a cursor is opaque",
     ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
+    # -- build logs (issue 13) --
+    ("GET", "/jobs/{job}/runs/{run_id}/logs/{step}"): "?lines=A-B needs 1 <= A <= B",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))
