@@ -116,7 +116,7 @@ def inflate(chunks: Iterable[bytes], max_inflated: int) -> Iterator[bytes]:
     Raises :class:`LogTooLarge` past ``max_inflated`` plain bytes and :class:`InvalidGzip` for
     corrupt or truncated gzip data.
     """
-    source = iter(chunks)
+    source = (chunk for chunk in chunks if chunk)  # an empty chunk never means the end
     first = b""
     for chunk in source:
         first += chunk

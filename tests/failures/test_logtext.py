@@ -43,6 +43,7 @@ def test_gzip_is_found_by_its_magic_bytes_even_in_several_members() -> None:
     assert prepare(body).text == "one\ntwo\n"
     chunks = [body[i:i + 3] for i in range(0, len(body), 3)]
     assert prepare(chunks).text == "one\ntwo\n"
+    assert prepare([b"", body[:5], b"", body[5:], b""]).text == "one\ntwo\n"
 
 
 def test_invalid_or_truncated_gzip_is_refused() -> None:
