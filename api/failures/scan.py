@@ -14,6 +14,7 @@ hits. Patterns with ``lines_from_end`` only search the log's tail.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -24,6 +25,9 @@ from api.failures.regex import PATTERN_MAX_MEM, PatternRejected, as_regex, optio
 
 #: The tracker kept the last 5,000 characters of a very long line; so does a match's line text.
 MAX_LINE_CHARS = 5_000
+#: Matches kept per pattern and log: a pattern matching every line of a 64 MiB log would
+#: otherwise return (and have stored) a million of them.
+MAX_MATCHES_PER_PATTERN = 1_000
 #: Memory budget of one joined alternation (and of the per-line Set). Patterns that do not fit
 #: in one are split over several alternations, each one more pass over the log.
 COMBINED_MAX_MEM = 64 << 20
@@ -54,6 +58,10 @@ class CompiledSet:
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self._entries = entries
         self._plans: dict[tuple[int, ...], _Plan] = {}
+
+    @property
+    def entries(self) -> tuple[_Entry, ...]:
+        return self._entries
 
     @property
     def patterns(self) -> tuple[Pattern, ...]:
@@ -96,13 +104,16 @@ def compile_patterns(patterns: Sequence[Pattern]) -> CompiledSet:
 
 
 def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
-         max_line_chars: int = MAX_LINE_CHARS) -> list[LineMatch]:
+         max_line_chars: int = MAX_LINE_CHARS,
+         max_matches_per_pattern: int = MAX_MATCHES_PER_PATTERN) -> list[LineMatch]:
     """Every (pattern version, line) match of the patterns applicable to ``step`` in ``text``.
 
     One :class:`LineMatch` per matching pattern and line, for its first match in the line,
     sorted by line and then by the order the patterns were compiled in. The line text is cut to
     its last ``max_line_chars`` characters and the span moved with it (clamped to the kept
     text). A pattern with ``lines_from_end`` only matches that many lines from the log's end.
+    A pattern keeps its last ``max_matches_per_pattern`` matches in the log (the latest match
+    is the one §10's precedence prefers), so that one matching every line stays cheap to keep.
     """
     data = text.encode() if isinstance(text, str) else text
     if b"\r\n" in data:
@@ -121,7 +132,8 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
         tail_start = _line_start_from_end(data, plan.tail_lines, total)
         for prefilter in plan.tail:
             _candidate_lines(prefilter, data, tail_start, ends)
-    matches: list[tuple[int, LineMatch]] = []
+    # Per pattern its latest (line number, line, byte span)s: LineMatches are built for these.
+    kept: dict[int, deque[tuple[int, bytes, int, int]]] = {}
     line_number, counted_to = 1, 0
     for start in sorted(ends):
         line_number += data.count(b"\n", counted_to, start)
@@ -133,28 +145,25 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
                 continue
             found = entry.compiled.search(line)
             if found is not None:
-                start_byte, end_byte = found.span()
-                matches.append((entry.order, _line_match(
-                    entry.pattern, line_number, line, start_byte, end_byte, max_line_chars)))
-    matches.sort(key=lambda item: (item[1].line_number, item[0]))
-    return [match for _, match in matches]
+                latest = kept.setdefault(entry.order, deque(maxlen=max_matches_per_pattern))
+                latest.append((line_number, line, *found.span()))
+    ordered = sorted((number, order, line, start_byte, end_byte)
+                     for order, latest in kept.items()
+                     for number, line, start_byte, end_byte in latest)
+    entries = compiled.entries
+    return [_line_match(entries[order].pattern, number, line, start_byte, end_byte,
+                        max_line_chars)
+            for number, order, line, start_byte, end_byte in ordered]
 
 
 def _candidate_lines(prefilter: re2._Regexp, data: bytes, position: int,
                      ends: dict[int, int]) -> None:
     """Record (start -> end) of every line from ``position`` on where ``prefilter`` matches."""
-    size = len(data)
-    while position < size:
-        found = prefilter.search(data, position)
-        if found is None:
-            return
-        hit_start, hit_end = found.span()
-        # ``position`` is always a line start and no match spans a newline.
-        start = data.rfind(b"\n", position, hit_start) + 1 or position
-        end = data.find(b"\n", hit_end)
-        ends[start] = size if end < 0 else end
-        if end < 0:
-            return
+    # The prefilter's matches run to their line's end (see _alternations): one per line.
+    for found in prefilter.finditer(data, position):
+        hit_start, end = found.span()
+        # ``position`` is a line start and no match spans a newline.
+        ends[data.rfind(b"\n", position, hit_start) + 1 or position] = end
         position = end + 1
 
 
@@ -202,7 +211,8 @@ def _make_plan(entries: tuple[_Entry, ...]) -> _Plan:
         whole=_alternations(whole),
         tail=_alternations([entry.regex for entry in tail]),
         tail_lines=max((entry.pattern.lines_from_end or 0 for entry in tail), default=0),
-        line_set=_line_set(entries),
+        # With one pattern a candidate line is its match: no Set to ask.
+        line_set=_line_set(entries) if len(entries) > 1 else None,
     )
 
 
@@ -210,17 +220,23 @@ def _alternations(regexes: list[str]) -> tuple[re2._Regexp, ...]:
     """As few multi-line alternations as fit the memory budget (halving until they do)."""
     if not regexes:
         return ()
-    prefilter_options = options(COMBINED_MAX_MEM)
-    prefilter_options.never_capture = True
+    # Multi-line, so that ^ and $ are line boundaries in the whole log; every match extends to
+    # its line's end, so that the next search starts on the next line.
+    joined = "(?m)(?:" + "|".join(f"(?:{regex})" for regex in regexes) + ")[^\\n]*"
     try:
-        joined = "|".join(f"(?:{regex})" for regex in regexes)
-        return (re2.compile(f"(?m){joined}", prefilter_options),)
+        return (re2.compile(joined, _prefilter_options(COMBINED_MAX_MEM)),)
     except re2.error:
         if len(regexes) == 1:
             # Validated alone within a smaller budget; compile it in its own memory bound.
-            return (re2.compile(f"(?m)(?:{regexes[0]})", options(PATTERN_MAX_MEM)),)
+            return (re2.compile(joined, _prefilter_options(PATTERN_MAX_MEM)),)
         half = len(regexes) // 2
         return _alternations(regexes[:half]) + _alternations(regexes[half:])
+
+
+def _prefilter_options(max_mem: int) -> re2.Options:
+    prefilter_options = options(max_mem)
+    prefilter_options.never_capture = True
+    return prefilter_options
 
 
 def _line_set(entries: tuple[_Entry, ...]) -> re2.Set | None:

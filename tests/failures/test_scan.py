@@ -126,6 +126,18 @@ def test_lines_from_end_counts_from_the_last_line() -> None:
     assert found(patterns, LOG.rstrip("\n")) == oracle(patterns, LOG.rstrip("\n"))
 
 
+def test_a_pattern_keeps_its_latest_matches_up_to_the_bound() -> None:
+    text = "".join(f"step {n} FAIL\n" for n in range(1, 2001)) + "done\n"
+    compiled = compile_patterns([literal(1, "FAIL"), literal(2, "step 7 "), literal(3, "done")])
+    matches = scan(compiled, text, step="build")
+    assert [m.line_number for m in matches if m.pattern_id == 1] == list(range(1001, 2001))
+    assert [(m.pattern_id, m.line_number) for m in matches][:1] == [(2, 7)]
+    assert (matches[-1].pattern_id, matches[-1].line_number) == (3, 2001)
+    few = scan(compiled, text, step="build", max_matches_per_pattern=2)
+    assert [(m.pattern_id, m.line_number) for m in few] == [
+        (2, 7), (1, 1999), (1, 2000), (3, 2001)]
+
+
 def test_retired_patterns_do_not_scan() -> None:
     retired = datetime(2026, 1, 1, tzinfo=UTC)
     compiled = compile_patterns([literal(1, "FAIL", retired=retired), literal(2, "FAIL")])
