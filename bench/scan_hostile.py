@@ -14,6 +14,7 @@ seconds. Target (issue 13): linear time.
 from __future__ import annotations
 
 import argparse
+import random
 import subprocess
 import sys
 import time
@@ -25,6 +26,12 @@ sys.path.insert(0, str(ROOT))
 from api.failures.model import Pattern, PatternSyntax  # noqa: E402
 from api.failures.scan import CompiledSet, compile_patterns, scan  # noqa: E402
 
+
+def _random_ab(size: int) -> str:
+    rng = random.Random(size)
+    return "".join(rng.choice("ab") for _ in range(size))
+
+
 # (pattern, the line for n bytes): each line is the input its backtracking blows up on.
 HOSTILE = (
     (r"(a+)+$", lambda n: "a" * (n - 1) + "!"),
@@ -33,7 +40,12 @@ HOSTILE = (
     (r"(.*a){20}", lambda n: "a" * 19 + "b" * (n - 19)),
     (r"(\w+\s?)+$", lambda n: "word " * (n // 5 - 1) + "word!"),
     (r"^(a|a?)+z$", lambda n: "a" * n),
-    (r"(.*){1,1000}[bc]", lambda n: "a" * n),
+    (r"(.*){1,200}[bc]", lambda n: "a" * n),
+    # Not a backtracking trap but RE2's own worst case: large counted repetitions (bounded by
+    # the program size limit) and exponentially many DFA states (RE2 then builds a state per
+    # byte or falls back to its NFA: still linear, about a microsecond per byte).
+    (r".{250}x", lambda n: "a" * (n - 1) + "x"),
+    (r"[ab]*a[ab]{20}", lambda n: _random_ab(n)),
 )
 PYTHON_RE = """
 import re, sys, time

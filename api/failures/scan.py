@@ -28,7 +28,10 @@ MAX_LINE_CHARS = 5_000
 #: Matches kept per pattern and log: a pattern matching every line of a 64 MiB log would
 #: otherwise return (and have stored) a million of them.
 MAX_MATCHES_PER_PATTERN = 1_000
-#: Memory budget of one joined alternation (and of the per-line Set). Patterns that do not fit
+#: Memory budget of the regex confirming one pattern on a candidate line: room for the DFA
+#: states of the largest accepted program, so that RE2 does not fall back to its slower NFA.
+CONFIRM_MAX_MEM = 8 << 20
+#: Memory budget of one joined alternation. Patterns that do not fit
 #: in one are split over several alternations, each one more pass over the log.
 COMBINED_MAX_MEM = 64 << 20
 
@@ -97,7 +100,7 @@ def compile_patterns(patterns: Sequence[Pattern]) -> CompiledSet:
         regex = as_regex(pattern.expression, pattern.syntax)
         # Only the whole match's span is needed: without captures RE2 finds it with its DFAs
         # instead of the much slower NFA (a 1 MiB line: 10 ms instead of seconds).
-        confirm_options = options()
+        confirm_options = options(CONFIRM_MAX_MEM)
         confirm_options.never_capture = True
         entries.append(_Entry(len(entries), pattern, regex, re2.compile(regex, confirm_options)))
     return CompiledSet(tuple(entries))
@@ -240,7 +243,9 @@ def _prefilter_options(max_mem: int) -> re2.Options:
 
 
 def _line_set(entries: tuple[_Entry, ...]) -> re2.Set | None:
-    line_set = re2.Set.SearchSet(options(COMBINED_MAX_MEM))
+    # A Set's DFA never falls back to the NFA: on a pattern with exponentially many DFA states
+    # a larger budget only makes it build more of them before it gives up.
+    line_set = re2.Set.SearchSet(options(CONFIRM_MAX_MEM))
     try:
         for entry in entries:
             line_set.Add(entry.regex)

@@ -112,5 +112,16 @@ def test_program_size_is_bounded_by_the_memory_budget() -> None:
         validate(r"[\pL\pN]{1000}", REGEX)
 
 
+@pytest.mark.parametrize("expression", [r".{1000}x", r"\w{1000}\s", r"(.{10}){100}x", r"\pL{100}"])
+def test_program_size_is_bounded_so_no_pattern_makes_scans_crawl(expression: str) -> None:
+    with pytest.raises(PatternRejected, match="engine instructions; at most 2500"):
+        validate(expression, REGEX)
+
+
+@pytest.mark.parametrize("expression", [r".{250}x", r"\pL+ failed", r"\w{300}"])
+def test_moderate_repetitions_and_unicode_classes_are_accepted(expression: str) -> None:
+    validate(expression, REGEX)
+
+
 def test_a_backslash_quoted_span_is_text_not_escapes() -> None:
     validate(r"\Q\A and \z\E", REGEX)
