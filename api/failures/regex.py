@@ -123,6 +123,9 @@ def _check_line_model(expression: str) -> None:
             escaped = False
         elif char == "\\":
             escaped = True
+    if quoted:
+        # RE2 quotes to the end, but the scanner joins patterns into one alternation.
+        raise PatternRejected("a `\\Q` is not closed by `\\E`")
     if _TURNS_OFF_MULTILINE.search(expression):
         raise PatternRejected(
             "the `m` flag cannot be turned off: `^` and `$` always mean a line's start and end")

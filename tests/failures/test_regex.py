@@ -61,6 +61,7 @@ def test_literals_are_escaped_never_compiled_as_regexes(expression: str) -> None
     (r"\C", "any single byte"),
     (r"(?-m)^fail", "the `m` flag cannot be turned off"),
     (r"(?i-m:^fail)", "the `m` flag cannot be turned off"),
+    (r"\Q[FAIL]", r"a `\Q` is not closed by `\E`"),
     (r"a**", "repeats a repetition"),
     (r"a{1001}", "over the engine's limit of 1000"),
     (r"(fail", "a `(` is not closed"),
