@@ -121,7 +121,9 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
     A pattern keeps its last ``max_matches_per_pattern`` matches in the log (the latest match
     is the one §10's precedence prefers), so that one matching every line stays cheap to keep.
     """
-    data = text.encode() if isinstance(text, str) else text
+    # A str may hold lone surrogates (bytes decoded with surrogateescape): they become invalid
+    # UTF-8 here and U+FFFD in line texts, never an error.
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
     if b"\r\n" in data:
         # Windows runners end lines with CRLF: `$` means before the CR too, and line text
         # carries no CR (the line count does not change).

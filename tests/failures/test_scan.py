@@ -159,7 +159,7 @@ def test_long_lines_keep_their_last_characters_and_spans_move_with_them() -> Non
 
 
 def test_spans_count_characters_not_bytes() -> None:
-    text = "ünïcödé ☃ FAIL here\nplain FAIL\n\udcff"[:-1]
+    text = "ünïcödé ☃ FAIL here\nplain FAIL\n"
     assert found([literal(1, "FAIL")], text) == [(1, 1, 10, 14, "ünïcödé ☃ FAIL here"),
                                                  (1, 2, 6, 10, "plain FAIL")]
 
@@ -167,6 +167,11 @@ def test_spans_count_characters_not_bytes() -> None:
 def test_invalid_utf8_is_replaced_not_fatal() -> None:
     matches = scan(compile_patterns([literal(1, "FAIL")]), b"\xff\xfe FAIL\n", step="s")
     assert [(m.line_text, m.start, m.end) for m in matches] == [("\ufffd\ufffd FAIL", 3, 7)]
+
+
+def test_lone_surrogates_in_a_str_log_are_replaced_not_fatal() -> None:
+    matches = scan(compile_patterns([literal(1, "FAIL")]), "x\udcff FAIL\n", step="s")
+    assert [(m.line_text, m.start, m.end) for m in matches] == [("x\ufffd\ufffd\ufffd FAIL", 5, 9)]
 
 
 def test_a_pattern_that_is_no_longer_valid_is_named() -> None:
