@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import re2
 
 from api.failures.model import LineMatch, Pattern
@@ -37,6 +38,10 @@ CONFIRM_MAX_MEM = 8 << 20
 #: exponentially many DFA states it only delays RE2's fallback to its NFA (64 MiB: 7 s on a
 #: 1 MiB line of `[ab]*a[ab]{20}`, 8 MiB: 1.4 s).
 COMBINED_MAX_MEM = 8 << 20
+
+
+_NUMPY_FROM = 64 << 10
+_NUMPY_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +129,8 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
     # A str may hold lone surrogates (bytes decoded with surrogateescape): they become invalid
     # UTF-8 here and U+FFFD in line texts, never an error.
     data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    if b"\r\n" in data:
+    # find() of one byte is memchr, many times faster than searching for two.
+    if data.find(b"\r") >= 0 and b"\r\n" in data:
         # Windows runners end lines with CRLF: `$` means before the CR too, and line text
         # carries no CR (the line count does not change).
         data = data.replace(b"\r\n", b"\n")
@@ -132,7 +138,7 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
     if not plan.entries or not data:
         return []
     # The line count only matters to lines_from_end (counting costs a pass over the log).
-    total = data.count(b"\n") + (0 if data.endswith(b"\n") else 1) if plan.tail else 0
+    total = _newlines(data, 0, len(data)) + (not data.endswith(b"\n")) if plan.tail else 0
     ends: dict[int, int] = {}
     for prefilter in plan.whole:
         _candidate_lines(prefilter, data, 0, ends)
@@ -144,7 +150,7 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
     kept: dict[int, deque[tuple[int, bytes, int, int]]] = {}
     line_number, counted_to = 1, 0
     for start in sorted(ends):
-        line_number += data.count(b"\n", counted_to, start)
+        line_number += _newlines(data, counted_to, start)
         counted_to = start
         line = data[start:ends[start]]
         for entry in _matching_entries(plan, line):
@@ -173,6 +179,16 @@ def _candidate_lines(prefilter: re2._Regexp, data: bytes, position: int,
         # ``position`` is a line start and no match spans a newline.
         ends[data.rfind(b"\n", position, hit_start) + 1 or position] = end
         position = end + 1
+
+
+def _newlines(data: bytes, start: int, end: int) -> int:
+    """How many ``\\n`` in ``data[start:end]``: line numbers cost one such count per log."""
+    if end - start < _NUMPY_FROM:
+        return data.count(b"\n", start, end)
+    # numpy compares a MiB at a time about five times faster than bytes.count (measured).
+    view = np.frombuffer(data, np.uint8)
+    return sum(int(np.count_nonzero(view[at:min(at + _NUMPY_CHUNK, end)] == 10))
+               for at in range(start, end, _NUMPY_CHUNK))
 
 
 def _line_start_from_end(data: bytes, lines: int, total: int) -> int:

@@ -138,6 +138,15 @@ def test_a_pattern_keeps_its_latest_matches_up_to_the_bound() -> None:
         (2, 7), (1, 1999), (1, 2000), (3, 2001)]
 
 
+def test_line_numbers_stay_right_over_megabytes() -> None:
+    failing = {3, 150_000, 299_999, 399_998}
+    text = "".join(f"line {n}{' FAIL' if n in failing else ''}\n" for n in range(1, 400_001))
+    assert len(text) > 4 << 20
+    compiled = compile_patterns([literal(1, "FAIL"), literal(2, "FAIL", lines_from_end=3)])
+    assert [(m.pattern_id, m.line_number) for m in scan(compiled, text, step="build")] == [
+        (1, 3), (1, 150_000), (1, 299_999), (1, 399_998), (2, 399_998)]
+
+
 def test_retired_patterns_do_not_scan() -> None:
     retired = datetime(2026, 1, 1, tzinfo=UTC)
     compiled = compile_patterns([literal(1, "FAIL", retired=retired), literal(2, "FAIL")])
