@@ -77,6 +77,7 @@ def is_junit_name(name: str) -> bool:
 
 _UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "μs": 1_000, "ms": 1_000_000,
             "s": 1_000_000_000, "m": 60_000_000_000, "h": 3_600_000_000_000}
+_GO_MAX_NS = 2**63 - 1  # time.Duration is an int64 of nanoseconds (about 292 years)
 _PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)")
 
 
@@ -102,6 +103,8 @@ def parse_duration(text: str) -> int:
         pos = match.end()
     if pos != len(body):
         raise ValueError(f"not a Go duration: {text!r}")
+    if total > _GO_MAX_NS:
+        raise ValueError(f"longer than a Go duration can be: {text!r}")
     return total
 
 
@@ -138,6 +141,8 @@ def parse_artifact(name: str, data: bytes, sha256: str) -> ParsedArtifact:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ArtifactParseError(name, f"not JSON: {exc}") from None
+    except RecursionError:
+        raise ArtifactParseError(name, "JSON nested too deeply") from None
     if not isinstance(document, dict):
         raise ArtifactParseError(name, "expected a JSON object at the top")
     try:

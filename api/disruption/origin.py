@@ -105,6 +105,8 @@ def parse(text: str) -> tuple[list[BaselineRow], tuple[str, ...]]:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise OriginFormatError(f"not JSON: {exc}") from None
+    except RecursionError:
+        raise OriginFormatError("JSON nested too deeply") from None
     if not isinstance(document, list):
         raise OriginFormatError("expected a JSON array of rows")
     rows = [_row(item, i) for i, item in enumerate(document)]

@@ -115,3 +115,16 @@ def test_budgets_scope_and_missing_run(api: ApiClient, app: object,
     app.config["MAX_DECOMPRESSED_BYTES"] = 100  # type: ignore[attr-defined]
     big = post(api, files("backend-disruption_e2e-test_20261120-101010.json"))
     assert big.status_code == 413  # type: ignore[attr-defined]
+
+
+def test_hostile_measurement_files_answer_400_not_500(api: ApiClient) -> None:
+    api.put(RUN, json={"status": "success"})
+    for name, body in [("alerts_deep.json", b"[" * 50_000 + b"]" * 50_000),
+                       ("backend-disruption_long.json",
+                        b'{"BackendDisruptions": {"a": {"DisruptedDuration": "9999999999h"}}}'),
+                       ("cluster-data_x.json", b'{"Release": 4.15}'),
+                       ("alerts_x.json", b'{"Alerts": [{"Name": "' + b"a" * 5000 + b'",'
+                                         b' "Duration": "1s"}]}')]:
+        response = post(api, {"file": [(io.BytesIO(body), name)]})
+        assert response.status_code == 400, (name, response.json)  # type: ignore[attr-defined]
+    assert api.get(RUN).json["disruption"] == {}

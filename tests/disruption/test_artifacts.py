@@ -114,6 +114,9 @@ def test_kind_comes_from_the_base_name() -> None:
     ("alerts.json", b'{"Alerts": [{"Name": "a\\u0000b", "Duration": "1s"}]}', "printable"),
     ("cluster-data.json", b'{"MasterNodesUpdated": "maybe"}', "MasterNodesUpdated"),
     ("cluster-data.json", b"\xff\xfe", "not JSON"),
+    ("alerts.json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("backend-disruption.json",
+     b'{"BackendDisruptions": {"a": {"DisruptedDuration": "9999999999h"}}}', "Go duration"),
 ])
 def test_malformed_files_name_the_file(name: str, body: bytes, reason: str) -> None:
     with pytest.raises(ArtifactParseError) as caught:

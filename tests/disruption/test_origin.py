@@ -57,7 +57,7 @@ def test_alert_rows_and_go_escapes() -> None:
     assert layout == origin.ALERTS_LAYOUT and back == [row]
 
 
-@pytest.mark.parametrize("text", ["{", "{}", "[1]", '[{"BackendName": "x"}]',
+@pytest.mark.parametrize("text", ["{", "{}", "[1]", '[{"BackendName": "x"}]', "[" * 100_000,
                                   '[{"AlertName": "x", "P95": "a", "P99": "1"}]'])
 def test_malformed_text_is_refused(text: str) -> None:
     with pytest.raises(origin.OriginFormatError):
