@@ -14,6 +14,7 @@ from api.schemas.common import page_dump
 from api.schemas.disruption_baselines import (
     VARIANT_FILTERS,
     DisruptionBaselineComputeSchema,
+    DisruptionBaselineKindQuery,
     DisruptionBaselineQuery,
     DisruptionBaselineVersionSchema,
     row_dump,
@@ -50,3 +51,12 @@ def rows() -> Response:
     body = {"baseline": DisruptionBaselineVersionSchema().dump(version),
             **page_dump([row_dump(row) for row in page.items], page.next_cursor)}
     return jsonify(body)
+
+
+@bp.get("/disruption/baselines/versions")
+@require(Scope.READ)
+def versions() -> Response:
+    """Every version of a kind, newest first: who computed each, when and why (the trail)."""
+    query = load_query(DisruptionBaselineKindQuery())
+    found = disruption_baselines.versions(get_store(), MeasurementKind(query["kind"]))
+    return jsonify({"items": DisruptionBaselineVersionSchema(many=True).dump(found)})

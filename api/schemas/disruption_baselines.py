@@ -24,6 +24,10 @@ class DisruptionBaselineComputeSchema(Schema):
     note = control_free_string(max_length=1000, load_default="")
 
 
+class DisruptionBaselineKindQuery(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(KINDS))
+
+
 class DisruptionBaselineQuery(PageQuery):
     kind = fields.String(required=True, validate=validate.OneOf(KINDS))
     version = fields.Integer(load_default=None, validate=validate.Range(min=1, max=2**63 - 1))

@@ -58,6 +58,10 @@ def refresh_all(store: Store, *, actor: str = "schedule") -> list[Refreshed]:
             for kind in MeasurementKind]
 
 
+def versions(store: Store, kind: MeasurementKind) -> list[DisruptionBaselineVersion]:
+    return store.disruption.list_baseline_versions(kind)
+
+
 def version_of(store: Store, kind: MeasurementKind,
                version: int | None) -> DisruptionBaselineVersion:
     found = store.disruption.baseline_version(kind, version)

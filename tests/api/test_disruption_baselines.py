@@ -81,3 +81,15 @@ def test_admin_only_and_errors(api: ApiClient, tokens: dict[str, str]) -> None:
     api.post("/disruption/baselines", json={"kind": "alerts"})
     assert api.get("/disruption/baselines?kind=alerts&version=9").status_code == 404
     assert api.get("/disruption/baselines?kind=alerts&cursor=zz").status_code == 400
+
+
+def test_versions_are_the_trail_of_who_computed_what(api: ApiClient) -> None:
+    assert api.get("/disruption/baselines/versions?kind=alerts").json == {"items": []}
+    api.post("/disruption/baselines", json={"kind": "alerts", "note": "first"})
+    api.post("/disruption/baselines", json={"kind": "alerts", "window_days": 7, "note": "again"})
+    items = api.get("/disruption/baselines/versions?kind=alerts").json["items"]
+    assert [(v["version"], v["window_days"], v["note"]) for v in items] == [
+        (2, 7, "again"), (1, 30, "first")]
+    assert {v["actor"] for v in items} == {"FLAKEGATE_ADMIN_TOKEN"}
+    assert api.get("/disruption/baselines/versions").status_code == 422
+
