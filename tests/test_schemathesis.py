@@ -38,6 +38,9 @@ VALIDITY_BEYOND_SCHEMA = {
     ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
     # -- build logs (issue 13) --
     ("GET", "/jobs/{job}/runs/{run_id}/logs/{step}"): "?lines=A-B needs 1 <= A <= B",
+    # -- disruption data (SPEC §9) --
+    ("POST", "/jobs/{job}/runs/{run_id}/artifacts"): "files must be JUnit or measurement files",
+    ("GET", "/disruption/baselines"): "a cursor is opaque; a version must exist",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -239,7 +239,7 @@ class Crawler:
                          f"payload {run.fields['payload'] or '-'}, "
                          f"{len(files.junit)} junit file(s) ({ref.location})")
                 return "ingested", 0
-            result = self.sink.ingest(run, files.junit)
+            result = self.sink.ingest(run, files.junit, files.measurements)
             errors = files.junit_errors + result.junit_errors
             # Logs last: the run has its final status when a scan on arrival looks at it.
             log_notes: list[str] = []  # filled as the logs are read, then the refusals

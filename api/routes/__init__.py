@@ -15,3 +15,8 @@ def register_blueprints(app: Flask) -> None:
     from api.routes import logs
 
     app.register_blueprint(logs.bp)
+    # -- disruption and alert measurements (SPEC §9) --
+    from api.routes import artifacts, disruption_baselines
+
+    app.register_blueprint(artifacts.bp)
+    app.register_blueprint(disruption_baselines.bp)

@@ -60,6 +60,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -78,6 +79,9 @@ from api.domain import (
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
 from api.store.logs import LogStore
+
+if TYPE_CHECKING:
+    from api.store.disruption import DisruptionStore
 
 
 class StoreError(Exception):
@@ -488,3 +492,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def logs(self) -> LogStore:
         """The build logs of runs' steps (:class:`~api.store.logs.LogStore`)."""
+
+    # -- disruption and alert measurements (SPEC §9; contract in api/store/disruption.py) -----
+
+    @property
+    @abc.abstractmethod
+    def disruption(self) -> DisruptionStore:
+        """The store's part for run measurements and their baseline versions."""

@@ -62,6 +62,7 @@ from api.store.base import (
 )
 from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
+from api.store.bigquery.disruption import BigQueryDisruption
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.logs import BigQueryLogs
@@ -101,6 +102,7 @@ class BigQueryStore(Store):
         self._leases = BigQueryLeases(self._conn)
         self._tokens = BigQueryTokens(self._conn)
         self._logs = BigQueryLogs(self._conn)
+        self._disruption = BigQueryDisruption(self._conn, self._runs)
 
     @property
     def connection(self) -> Connection:
@@ -386,3 +388,8 @@ class BigQueryStore(Store):
     @property
     def logs(self) -> BigQueryLogs:
         return self._logs
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> BigQueryDisruption:
+        return self._disruption

@@ -54,6 +54,7 @@ from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
+from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
@@ -85,6 +86,7 @@ class SqliteStore(Store):
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
         self._logs = SqliteLogs(self.db)
+        self._disruption = SqliteDisruption(self.db, self._runs)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -349,3 +351,8 @@ class SqliteStore(Store):
     @property
     def logs(self) -> SqliteLogs:
         return self._logs
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> SqliteDisruption:
+        return self._disruption
