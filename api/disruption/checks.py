@@ -7,9 +7,10 @@ Shared by the single-run rule (:mod:`api.disruption.single_run`) and the payload
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from api.disruption.model import MeasurementKey
+from api.disruption.model import MeasurementKey, RunMeasurements
 
 
 class CheckStatus(enum.StrEnum):
@@ -39,3 +40,32 @@ class PayloadCheck:
     runs: tuple[RunSeconds, ...] = ()
     threshold: float | None = None
     """The seconds a run (or the mean, for ``mean + 5 stddev``) was compared against."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadResult:
+    """One policy's judgement of one job's runs in a payload: every check of every key."""
+
+    policy: str
+    checks: tuple[PayloadCheck, ...]
+
+    @property
+    def status(self) -> CheckStatus:
+        """``fail`` if any check failed, ``pass`` if any passed, else ``skipped``."""
+        statuses = {check.status for check in self.checks}
+        if CheckStatus.FAIL in statuses:
+            return CheckStatus.FAIL
+        return CheckStatus.PASS if CheckStatus.PASS in statuses else CheckStatus.SKIPPED
+
+    @property
+    def failed(self) -> tuple[PayloadCheck, ...]:
+        return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
+
+
+def payload_seconds(runs: Sequence[RunMeasurements], key: MeasurementKey
+                    ) -> tuple[tuple[str, int], ...]:
+    """``(run_id, seconds)`` of every run that measured anything of ``key``'s kind: a run that
+    measured other keys of the kind but not this one counts 0 (SPEC §9 "Zeros matter"); a run
+    with no file of the kind is no evidence."""
+    return tuple((run.run_id, run.seconds.get(key, 0)) for run in runs
+                 if any(k.kind is key.kind for k in run.seconds))
