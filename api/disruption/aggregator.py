@@ -32,8 +32,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
-import numpy as np
-
 from api.disruption.checks import (
     CheckStatus,
     PayloadCheck,
@@ -41,6 +39,7 @@ from api.disruption.checks import (
     RunSeconds,
     payload_seconds,
 )
+from api.disruption.history import History, KeyHistory, summarise
 from api.disruption.model import MeasurementKey, RunMeasurements
 from api.stats.aggregator import pity, required_passes
 
@@ -92,21 +91,20 @@ def _percentile_once(key: MeasurementKey, q: int, threshold: float, grace: float
                         threshold)
 
 
-def check_percentile(key: MeasurementKey, q: int, grace: float, history: np.ndarray,
+def check_percentile(key: MeasurementKey, q: int, grace: float, threshold: float,
                      seconds: Sequence[tuple[str, int]], *,
                      failures_pitied: int = 2) -> PayloadCheck:
-    threshold = float(np.percentile(history, q))
+    """``P<q> should not be worse`` against the historical P<q> ``threshold``."""
     first = _percentile_once(key, q, threshold, 0.0, seconds, failures_pitied)
     if first.status is not CheckStatus.FAIL:
         return first
     return _percentile_once(key, q, threshold + grace, grace, seconds, failures_pitied)
 
 
-def check_mean(key: MeasurementKey, history: np.ndarray, seconds: Sequence[tuple[str, int]], *,
+def check_mean(key: MeasurementKey, history: KeyHistory, seconds: Sequence[tuple[str, int]], *,
                stddevs: float = MEAN_STDDEVS) -> PayloadCheck:
-    mean = float(history.mean())
-    stddev = float(history.std(ddof=1)) if history.size > 1 else 0.0
-    p95 = float(np.percentile(history, 95))
+    """``mean + 5 stddev`` against the key's history."""
+    mean, stddev, p95 = history.mean, history.stddev, history.percentile(95)
     threshold = max(1.0, mean + stddevs * stddev)
     runs = _runs(seconds, threshold)
     values = [s for _, s in seconds]
@@ -136,7 +134,7 @@ def _skipped(key: MeasurementKey, why: str, seconds: Sequence[tuple[str, int]]
 
 def evaluate(
     runs: Sequence[RunMeasurements],
-    history: Mapping[MeasurementKey, Sequence[int] | np.ndarray],
+    history: History,
     *,
     percentile_checks: tuple[tuple[int, float], ...] = PERCENTILE_CHECKS,
     stddevs: float = MEAN_STDDEVS,
@@ -148,29 +146,30 @@ def evaluate(
     Keys judged: every key in the history or in any run. ``history_note`` (e.g. "using the
     previous release's history") prefixes every reason.
     """
+    past = summarise(history)
     keys = sorted(set(history) | {k for run in runs for k in run.seconds})
+    columns = payload_seconds(runs, keys)
     single = bool(runs) and all(run.variant.topology == "single" for run in runs)
     prefix = f"{history_note}: " if history_note else ""
-    checks = _collected(runs, history) if not single else []
+    checks = _collected(runs, past) if not single else []
     for key in keys:
-        seconds = payload_seconds(runs, key)
-        past = np.asarray(history.get(key, ()), dtype=np.float64)
+        seconds = columns[key]
         if single:
             checks += _skipped(key, "not judged for single-node jobs", seconds)
             continue
-        if past.size == 0:
+        if key not in past:
             checks += _skipped(key, f"{prefix}we have no historical data", seconds)
             continue
         for q, grace in percentile_checks:
-            check = check_percentile(key, q, grace, past, seconds,
+            check = check_percentile(key, q, grace, past[key].percentile(q), seconds,
                                      failures_pitied=failures_pitied)
             checks.append(_prefixed(check, prefix))
-        checks.append(_prefixed(check_mean(key, past, seconds, stddevs=stddevs), prefix))
+        checks.append(_prefixed(check_mean(key, past[key], seconds, stddevs=stddevs), prefix))
     return PayloadResult(NAME, tuple(checks))
 
 
-def _collected(runs: Sequence[RunMeasurements],
-               history: Mapping[MeasurementKey, Sequence[int] | np.ndarray]) -> list[PayloadCheck]:
+def _collected(runs: Sequence[RunMeasurements], history: Mapping[MeasurementKey, KeyHistory]
+               ) -> list[PayloadCheck]:
     out = []
     for kind in sorted({key.kind for key in history}):
         with_data = [run.run_id for run in runs if any(k.kind is kind for k in run.seconds)]

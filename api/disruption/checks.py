@@ -7,7 +7,7 @@ Shared by the single-run rule (:mod:`api.disruption.single_run`) and the payload
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from api.disruption.model import MeasurementKey, RunMeasurements
@@ -62,10 +62,12 @@ class PayloadResult:
         return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
 
 
-def payload_seconds(runs: Sequence[RunMeasurements], key: MeasurementKey
-                    ) -> tuple[tuple[str, int], ...]:
-    """``(run_id, seconds)`` of every run that measured anything of ``key``'s kind: a run that
-    measured other keys of the kind but not this one counts 0 (SPEC §9 "Zeros matter"); a run
-    with no file of the kind is no evidence."""
-    return tuple((run.run_id, run.seconds.get(key, 0)) for run in runs
-                 if any(k.kind is key.kind for k in run.seconds))
+def payload_seconds(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementKey]
+                    ) -> dict[MeasurementKey, tuple[tuple[str, int], ...]]:
+    """``(run_id, seconds)`` per key of every run that measured anything of the key's kind: a
+    run that measured other keys of the kind but not this one counts 0 (SPEC §9 "Zeros
+    matter"); a run with no file of the kind is no evidence."""
+    kinds = [{k.kind for k in run.seconds} for run in runs]
+    return {key: tuple((run.run_id, run.seconds.get(key, 0))
+                       for run, has in zip(runs, kinds, strict=True) if key.kind in has)
+            for key in keys}

@@ -7,6 +7,7 @@ import pytest
 
 from api.disruption import aggregator
 from api.disruption.checks import CheckStatus, PayloadCheck
+from api.disruption.history import KeyHistory
 from api.disruption.model import MeasurementKey, MeasurementKind, RunMeasurements, Variant
 
 KEY = MeasurementKey(MeasurementKind.DISRUPTIONS, "kube-api-new-connections")
@@ -26,18 +27,18 @@ def check(result_checks: tuple[PayloadCheck, ...], name: str,
 
 
 def test_thresholds_are_continuous_percentiles() -> None:
-    assert aggregator.check_percentile(KEY, 85, 7.0, HISTORY, [("r", 0)] * 10).threshold == 4.0
+    result = aggregator.evaluate(runs(*[0] * 10), {KEY: HISTORY})
+    assert check(result.checks, "P85 should not be worse").threshold == 4.0
     # P70 sits between the 70th (1 s) and 71st (2 s) of 100 values: 69.3 -> 1.3 s
-    got = aggregator.check_percentile(KEY, 70, 3.0, HISTORY, [("r", 0)] * 10)
-    assert got.threshold == pytest.approx(1.3)
+    assert check(result.checks, "P70 should not be worse").threshold == pytest.approx(1.3)
 
 
 def test_required_passes_with_pity_and_the_missed_by_one() -> None:
     # 10 runs, P85: table 5, pity min(5, 8) leaves it, minus one -> 4
     seconds = [(f"r{i}", 0 if i < 4 else 50) for i in range(10)]
-    got = aggregator.check_percentile(KEY, 85, 0.0, HISTORY, seconds)
+    got = aggregator.check_percentile(KEY, 85, 0.0, 4.0, seconds)
     assert got.status is CheckStatus.PASS and "required passes 4" in got.reason
-    got = aggregator.check_percentile(KEY, 85, 0.0, HISTORY, [*seconds[1:], ("r0", 50)])
+    got = aggregator.check_percentile(KEY, 85, 0.0, 4.0, [*seconds[1:], ("r0", 50)])
     assert got.status is CheckStatus.FAIL
     assert "passed 3 times, failed 7 times" in got.reason
     # 3 runs at P99: strict 2 is lowered by the pity to 1, and not by one more
@@ -47,32 +48,32 @@ def test_required_passes_with_pity_and_the_missed_by_one() -> None:
 
 def test_grace_rejudges_a_failure_once() -> None:
     seconds = [(f"r{i}", 11) for i in range(10)]  # all above P85 (4 s), within 4 + 7
-    got = aggregator.check_percentile(KEY, 85, 7.0, HISTORY, seconds)
+    got = aggregator.check_percentile(KEY, 85, 7.0, 4.0, seconds)
     assert got.status is CheckStatus.PASS and "(grace 7s)" in got.reason
-    worse = aggregator.check_percentile(KEY, 85, 7.0, HISTORY, [(f"r{i}", 12) for i in range(10)])
+    worse = aggregator.check_percentile(KEY, 85, 7.0, 4.0, [(f"r{i}", 12) for i in range(10)])
     assert worse.status is CheckStatus.FAIL
     assert "zero successful runs" in worse.reason and "r0=12s" in worse.reason
     assert {r.passed for r in worse.runs} == {False}
 
 
 def test_too_few_runs_cannot_latch_and_skip() -> None:
-    got = aggregator.check_percentile(KEY, 70, 3.0, HISTORY, [("a", 99), ("b", 99)])
+    got = aggregator.check_percentile(KEY, 70, 3.0, 1.3, [("a", 99), ("b", 99)])
     assert got.status is CheckStatus.SKIPPED and "cannot latch" in got.reason
 
 
 def test_mean_plus_five_stddev_with_the_mulligan() -> None:
-    history = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])  # mean .2, sd .42 -> 2.31 s
+    history = [0, 0, 0, 0, 0, 0, 0, 0, 1, 1]  # mean .2, sd .42 -> 2.31 s
     one_outlier = [(f"r{i}", 0) for i in range(9)] + [("bad", 200)]
-    got = aggregator.check_mean(KEY, history, one_outlier)
+    got = aggregator.check_mean(KEY, KeyHistory.of(history), one_outlier)
     assert got.status is CheckStatus.PASS and "dropped one outlier of 200s" in got.reason
     two = [*one_outlier[:-2], ("bad", 200), ("worse", 200)]
-    got = aggregator.check_mean(KEY, history, two)
+    got = aggregator.check_mean(KEY, KeyHistory.of(history), two)
     assert got.status is CheckStatus.FAIL and got.threshold == pytest.approx(
         0.2 + 5 * float(np.std(history, ddof=1)))
 
 
 def test_mean_threshold_is_at_least_one_second() -> None:
-    got = aggregator.check_mean(KEY, np.zeros(50), [(f"r{i}", 1) for i in range(10)])
+    got = aggregator.check_mean(KEY, KeyHistory.of([0] * 50), [(f"r{i}", 1) for i in range(10)])
     assert got.threshold == 1.0 and got.status is CheckStatus.PASS
 
 

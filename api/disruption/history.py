@@ -1,0 +1,56 @@
+"""A key's history of seconds per run, summarised once for the payload policies.
+
+Percentiles are continuous (linear interpolation between order statistics, as numpy's default
+and BigQuery's ``PERCENTILE_CONT``), computed on the sorted values in plain Python: a payload
+judges dozens of keys, and numpy's per-call overhead was most of a verdict's time.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from api.disruption.model import MeasurementKey
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHistory:
+    seconds: tuple[int, ...]
+    """Sorted ascending; zeros included."""
+    mean: float
+    stddev: float
+    """Sample standard deviation (0 for fewer than 2 runs)."""
+
+    @classmethod
+    def of(cls, seconds: Sequence[int]) -> KeyHistory:
+        values = tuple(sorted(int(s) for s in seconds))
+        n = len(values)
+        mean = sum(values) / n if n else 0.0
+        var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
+        return cls(values, mean, math.sqrt(var))
+
+    @property
+    def runs(self) -> int:
+        return len(self.seconds)
+
+    def percentile(self, q: float) -> float:
+        values = self.seconds
+        if not values:
+            return 0.0
+        pos = q / 100.0 * (len(values) - 1)
+        lo = math.floor(pos)
+        hi = min(lo + 1, len(values) - 1)
+        return values[lo] + (values[hi] - values[lo]) * (pos - lo)
+
+    def at_or_above(self, level: float) -> int:
+        return len(self.seconds) - bisect.bisect_left(self.seconds, level)
+
+
+History = Mapping[MeasurementKey, Sequence[int]]
+"""Seconds per past run of the job, per key (zeros included)."""
+
+
+def summarise(history: History) -> dict[MeasurementKey, KeyHistory]:
+    return {key: KeyHistory.of(values) for key, values in history.items() if len(values)}
