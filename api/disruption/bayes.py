@@ -133,10 +133,9 @@ def total_tail(history: KeyHistory, k: int, total: int) -> float:
     sum's is its ``k``-fold convolution, taken by FFT.
     """
     cap = history.seconds[-1] + 1
-    pmf = np.bincount(np.asarray(history.seconds, dtype=np.int64), minlength=cap + 1)
-    pmf = pmf.astype(np.float64)
-    pmf[cap] += 1.0
-    pmf /= pmf.sum()
+    counts = np.bincount(np.asarray(history.seconds, dtype=np.int64), minlength=cap + 1)
+    counts[cap] += 1
+    pmf = counts / counts.sum()
     width = k * cap + 1
     size = 1 << max(1, (width - 1).bit_length())
     dist = np.fft.irfft(np.fft.rfft(pmf, size) ** k, size)[:width]
