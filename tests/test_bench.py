@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, shared_fixtures
 
 
 def test_a_tiny_run_of_the_simulation_table() -> None:
@@ -19,3 +19,12 @@ def test_a_tiny_run_of_the_simulation_table() -> None:
     assert done.returncode == 0, done.stderr
     assert "good (n=3)" in done.stdout and "stable->70% (n=2)" in done.stdout
     assert "bayes/oracle" in done.stdout and "oracle" in done.stdout
+
+
+def test_a_tiny_run_of_the_disruption_quality_table() -> None:
+    shared_fixtures("openshift")  # the simulation draws from origin's baseline files
+    sizes = ["--jobs", "1", "--good", "2", "--per-kind", "1", "--sizes", "5"]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "disruption_quality.py"), *sizes],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "aggregator" in done.stdout and "bayes/aggregator detection" in done.stdout
