@@ -248,7 +248,7 @@ def _write(path: str, text: str) -> None:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "analyze-historical-data",
-        help="compare two origin query_results.json files (or one with the server's baseline)",
+        help="compare two origin query_results.json files (or one with flakegate's baseline)",
         description=__doc__.split("\n\n")[0])
     parser.add_argument("--current", required=True, metavar="FILE",
                         help="the committed query_results.json")
