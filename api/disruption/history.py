@@ -10,7 +10,9 @@ from __future__ import annotations
 import bisect
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from api.disruption.model import MeasurementKey
 
@@ -22,14 +24,16 @@ class KeyHistory:
     mean: float
     stddev: float
     """Sample standard deviation (0 for fewer than 2 runs)."""
+    array: np.ndarray = field(compare=False, repr=False, default_factory=lambda: np.zeros(0))
+    """``seconds`` as a sorted int64 array, for vectorised reads."""
 
     @classmethod
     def of(cls, seconds: Sequence[int]) -> KeyHistory:
-        values = tuple(sorted(int(s) for s in seconds))
-        n = len(values)
-        mean = sum(values) / n if n else 0.0
-        var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else 0.0
-        return cls(values, mean, math.sqrt(var))
+        values = np.sort(np.asarray(seconds, dtype=np.int64))
+        n = values.size
+        mean = float(values.mean()) if n else 0.0
+        stddev = float(values.std(ddof=1)) if n > 1 else 0.0
+        return cls(tuple(values.tolist()), mean, stddev, values)
 
     @property
     def runs(self) -> int:
@@ -48,9 +52,16 @@ class KeyHistory:
         return len(self.seconds) - bisect.bisect_left(self.seconds, level)
 
 
-History = Mapping[MeasurementKey, Sequence[int]]
-"""Seconds per past run of the job, per key (zeros included)."""
+History = Mapping[MeasurementKey, Sequence[int]] | Mapping[MeasurementKey, KeyHistory]
+"""Seconds per past run of the job, per key (zeros included), raw or already summarised."""
 
 
 def summarise(history: History) -> dict[MeasurementKey, KeyHistory]:
-    return {key: KeyHistory.of(values) for key, values in history.items() if len(values)}
+    """Each key's :class:`KeyHistory` (keys without past runs left out); summarised values
+    pass through, so a caller judging with several policies sorts each key once."""
+    out = {}
+    for key, values in history.items():
+        summary = values if isinstance(values, KeyHistory) else KeyHistory.of(values)
+        if summary.runs:
+            out[key] = summary
+    return out
