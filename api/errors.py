@@ -15,8 +15,9 @@ from flask import Flask, Response, jsonify
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from api.disruption.artifacts import ArtifactParseError
 from api.junit import JunitParseError
-from api.services.errors import Forbidden, InvalidInput, InvalidUpload
+from api.services.errors import Forbidden, InvalidInput, InvalidUpload, UnsupportedFiles
 from api.store import InvalidCursor, NotFound, StoreFull, StoreUnavailable
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,16 @@ def register_error_handlers(app: Flask) -> None:
         return error_response(400, str(err), code="invalid_junit",
                               details={"file": err.filename, "line": err.line,
                                        "reason": err.reason})
+
+    # -- disruption artifacts (SPEC §9) --------------------------------------------------------
+    @app.errorhandler(ArtifactParseError)
+    def _bad_artifact(err: ArtifactParseError) -> Response:
+        return error_response(400, str(err), code="invalid_artifact",
+                              details={"file": err.filename, "reason": err.reason})
+
+    @app.errorhandler(UnsupportedFiles)
+    def _unsupported_files(err: UnsupportedFiles) -> Response:
+        return error_response(415, err.message, details={"files": err.files})
 
     @app.errorhandler(StoreUnavailable)
     def _unavailable(err: StoreUnavailable) -> Response:

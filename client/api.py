@@ -152,15 +152,18 @@ class Client:
     def upload_junit(self, job: str, run_id: str, files: Iterable[FileSource], *,
                      max_bytes: int = DEFAULT_BATCH_BYTES, max_files: int = DEFAULT_BATCH_FILES,
                      root: Path | None = None,
-                     on_progress: ProgressCallback | None = None) -> UploadResult:
+                     on_progress: ProgressCallback | None = None,
+                     artifacts: bool = False) -> UploadResult:
         """Attach JUnit files (paths, or ``(name, content)`` pairs) to an existing run: each
         gzip-compressed, several per multipart request, requests kept under ``max_bytes``.
         A path is recorded relative to ``root`` (default: the working directory).
 
         Re-sending is safe (the server skips content it already has), so a failed batch is
         retried like any idempotent call, and re-running a whole upload is harmless.
+        ``artifacts`` sends them to ``/artifacts`` instead, which also takes disruption
+        measurement files (SPEC §9) and writes each request's files in one step.
         """
-        path = _run_path(job, run_id) + "/junit"
+        path = _run_path(job, run_id) + ("/artifacts" if artifacts else "/junit")
         attached: list[AttachedFile] = []
         run: Run | None = None
         sent_files = sent_bytes = requests_made = 0
@@ -190,6 +193,37 @@ class Client:
                               "exclude_payload": exclude_payload})
         return self._call("POST", f"/jobs/{segment(job)}/baselines", json=body,
                           idempotent=False)
+
+    # -- disruption and alert baselines (SPEC §9) ------------------------------------------
+
+    def compute_disruption_baselines(self, kind: str, *, window_days: int | None = None,
+                                     note: str | None = None) -> dict[str, Any]:
+        """Store the next disruption/alert baseline version (admin); never re-sent."""
+        body = _without_none({"kind": kind, "window_days": window_days, "note": note})
+        return self._call("POST", "/disruption/baselines", json=body, idempotent=False)
+
+    def disruption_baselines_origin(self, kind: str, *, version: int | None = None) -> str:
+        """A whole baseline version as origin's query_results.json text, exactly as sent."""
+        response = self._send("GET", "/disruption/baselines", idempotent=True,
+                              params=_without_none({"kind": kind, "version": version,
+                                                    "format": "origin"}))
+        response.encoding = "utf-8"
+        return response.text
+
+    def disruption_baseline_rows(self, kind: str, *, version: int | None = None,
+                                 filters: Mapping[str, str] | None = None,
+                                 page_size: int = DEFAULT_PAGE_SIZE
+                                 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """A baseline version's summary and its rows (every page; ``filters`` as the API's)."""
+        summary: dict[str, Any] = {}
+        rows: list[dict[str, Any]] = []
+        params = {"kind": kind, **_without_none({"version": version}), **(filters or {})}
+        for body in self._page_bodies("/disruption/baselines", params, page_size):
+            summary = body.get("baseline") or summary
+            # Later pages come from the version the first page named, even if a new one lands.
+            params["version"] = summary.get("version", version)
+            rows.extend(body["items"])
+        return summary, rows
 
     def get_baseline(self, job: str, *, version: int | None = None,
                      page_size: int = DEFAULT_PAGE_SIZE

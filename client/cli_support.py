@@ -19,7 +19,7 @@ from client.ci_env import detect
 from client.durations import parse_duration
 from client.models import Run, UploadResult
 from client.retry import RetryNotice
-from client.upload import DEFAULT_BATCH_BYTES, expand
+from client.upload import DEFAULT_BATCH_BYTES, expand, is_measurement_name
 
 
 def warn(message: str) -> None:
@@ -247,8 +247,12 @@ def record_run(client: Client, fields: RunFields, patterns: list[str], status: s
         warn(f"no file matches {pattern!r}")
     run = save_run(client, fields, "pending" if status == "pending" else None)
     try:
+        # Measurement files (SPEC §9) need the artifacts endpoint; JUnit alone keeps /junit,
+        # which older servers have too.
+        measured = any(is_measurement_name(path.name) for path in found.files)
         result = client.upload_junit(fields.job, fields.run_id, found.files,
-                                     max_bytes=max_bytes, on_progress=on_progress)
+                                     max_bytes=max_bytes, on_progress=on_progress,
+                                     artifacts=measured)
     except (errors.ApiError, errors.InputError) as err:
         if keep_pending or getattr(err, "unavailable", False):
             raise  # a server that is down may be back for a retry of the whole upload

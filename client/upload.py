@@ -60,10 +60,26 @@ def split_patterns(values: Iterable[str]) -> list[str]:
     return patterns
 
 
+# -- disruption measurement files (SPEC §9): the client-side twin of the server's routing ----
+MEASUREMENT_PREFIXES = ("backend-disruption", "alerts", "cluster-data")
+
+
+def is_measurement_name(name: str) -> bool:
+    """A ``backend-disruption*.json``, ``alerts*.json`` or ``cluster-data*.json`` file (also
+    ``.json.gz``): sent to the server's artifacts endpoint with the run's JUnit files."""
+    base = Path(name).name.removesuffix(".gz")
+    return base.endswith(".json") and base.startswith(MEASUREMENT_PREFIXES)
+
+
+def _in_folder(path: Path) -> bool:
+    return path.is_file() and (path.suffix == ".xml"
+                               or is_measurement_name(path.name))
+
+
 def expand(patterns: Sequence[str], *, root: Path | None = None) -> Expansion:
-    """Glob each pattern (``**`` recurses) relative to ``root``; a directory stands for every
-    ``*.xml`` below it. Files are sorted per pattern and listed once even if several patterns
-    match them."""
+    """Glob each pattern (``**`` recurses) relative to ``root``; a directory (an artifacts
+    folder) stands for every ``*.xml`` and measurement file below it. Files are sorted per
+    pattern and listed once even if several patterns match them."""
     root = Path(root or Path.cwd())
     result = Expansion()
     seen: set[Path] = set()
@@ -73,7 +89,7 @@ def expand(patterns: Sequence[str], *, root: Path | None = None) -> Expansion:
         for hit in glob.glob(pattern, root_dir=root, recursive=True):
             path = root / hit
             if path.is_dir():
-                matches.extend(p for p in path.rglob("*.xml") if p.is_file())
+                matches.extend(p for p in path.rglob("*") if _in_folder(p))
             elif path.is_file():
                 matches.append(path)
         if not matches:

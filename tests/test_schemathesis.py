@@ -36,6 +36,9 @@ VALIDITY_BEYOND_SCHEMA = {
     ("PUT", "/jobs/{job}"): "settings.run_timeout must also lie from 1m to 30d",
     ("GET", "/tokens"): "a cursor is opaque",
     ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
+    # -- disruption data (SPEC §9) --
+    ("POST", "/jobs/{job}/runs/{run_id}/artifacts"): "files must be JUnit or measurement files",
+    ("GET", "/disruption/baselines"): "a cursor is opaque; a version must exist",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -10,7 +10,9 @@ Layouts (SPEC §6):
   (Kettle's directory scan misses them).
 
 A build's JUnit files are every ``junit*.xml`` (or ``.xml.gz``) under ``artifacts/`` at any
-depth, not only directly under it (Kettle loses nested folders).
+depth, not only directly under it (Kettle loses nested folders); its disruption measurement
+files (``backend-disruption*.json``, ``alerts*.json``, ``cluster-data*.json``, SPEC §9) are
+found the same way.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from api.crawl.gcs import GcsReader, ObjectInfo
 
 BUILD_ID = re.compile(r"\d+")
 JUNIT_NAME = re.compile(r"junit[^/]*\.xml(\.gz)?", re.IGNORECASE)
+# Disruption measurement files (SPEC §9), found like JUnit: at any depth under artifacts/.
+MEASUREMENT_NAME = re.compile(r"(backend-disruption|alerts|cluster-data)[^/]*\.json(\.gz)?")
 JSON_LIMIT = 8 * 1024 * 1024
 PULL_DEPTH = 4  # pr-logs/pull/ + ORG_REPO/ PR/ JOB/ BUILD/
 
@@ -151,6 +155,7 @@ class BuildFiles:
     prowjob: dict[str, Any] | None = None
     junit: list[tuple[str, bytes]] = field(default_factory=list)  # (name, raw bytes)
     junit_errors: list[str] = field(default_factory=list)
+    measurements: list[tuple[str, bytes]] = field(default_factory=list)  # (name, raw bytes)
     build_log: ObjectInfo | None = None
     notes: list[str] = field(default_factory=list)
     listing: dict[str, ObjectInfo] | None = None  # every object of the build, by name
@@ -206,3 +211,10 @@ def read_artifacts(reader: GcsReader, files: BuildFiles, *,
             raw = reader.read_raw(ref.bucket, obj.name)
             if raw is not None:  # None: deleted between listing and reading
                 files.junit.append((rel, raw))
+        elif rel.startswith("artifacts/") and MEASUREMENT_NAME.fullmatch(rel.rsplit("/", 1)[-1]):
+            if obj.size > JSON_LIMIT:
+                files.junit_errors.append(f"{rel}: {obj.size} bytes, over the limit")
+                continue
+            raw = reader.read_raw(ref.bucket, obj.name)
+            if raw is not None:
+                files.measurements.append((rel, raw))

@@ -238,7 +238,7 @@ class Crawler:
                          f"payload {run.fields['payload'] or '-'}, "
                          f"{len(files.junit)} junit file(s) ({ref.location})")
                 return "ingested", 0
-            result = self.sink.ingest(run, files.junit)
+            result = self.sink.ingest(run, files.junit, files.measurements)
             errors = files.junit_errors + result.junit_errors
             self.sink.record([CrawlRecord(
                 ledger, ref.location, CrawlState.DONE, attempts=attempts + 1,

@@ -40,7 +40,9 @@ class Sink(Protocol):
 
     def record(self, records: Sequence[CrawlRecord]) -> None: ...
 
-    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]]) -> IngestResult: ...
+    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]],
+               measurements: Sequence[tuple[str, bytes]] = ()) -> IngestResult:
+        """Put the run, then attach its JUnit and (SPEC §9) measurement files together."""
 
     def release(self) -> None:
         """Free what the calling thread opened (called by each worker as it ends)."""
@@ -115,33 +117,41 @@ class StoreSink:
         if not self.dry_run and records:
             self.store().put_crawl_records(records)
 
-    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]]) -> IngestResult:
+    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]],
+               measurements: Sequence[tuple[str, bytes]] = ()) -> IngestResult:
+        from api.disruption.artifacts import ArtifactParseError
         from api.domain import WriteOutcome
         from api.junit import JunitParseError
-        from api.services import catalog, junit_upload
+        from api.services import artifacts_upload, catalog, junit_upload
         from api.services.errors import InvalidUpload
 
         store = self.store()
         _, outcome = catalog.put_run(store, run.job, run.run_id, run.fields)
         result = IngestResult(created=outcome is not WriteOutcome.UNCHANGED)
-        if not junit:
+        if not junit and not measurements:
             return result
-        uploads = [junit_upload.Upload(name, data) for name, data in junit]
+
+        def attach(uploads: list[junit_upload.Upload]) -> int:
+            limits = junit_upload.Limits.per_file(UPLOAD_LIMIT, len(uploads))
+            if not measurements:
+                _, reports = junit_upload.attach(store, run.job, run.run_id, uploads,
+                                                 limits=limits)
+                return sum(r.added for r in reports)
+            # With measurement files (SPEC §9): JUnit and measurements in one write.
+            report = artifacts_upload.attach_artifacts(store, run.job, run.run_id, uploads,
+                                                       limits=limits)
+            return sum(report.write.junit_added) + sum(report.write.measurements_added)
+
+        uploads = [junit_upload.Upload(name, data) for name, data in [*junit, *measurements]]
         try:  # the common case: every file parses, one transaction
-            _, reports = junit_upload.attach(
-                store, run.job, run.run_id, uploads,
-                limits=junit_upload.Limits.per_file(UPLOAD_LIMIT, len(uploads)))
-            result.files_added = sum(r.added for r in reports)
+            result.files_added = attach(uploads)
             return result
-        except (JunitParseError, InvalidUpload):
+        except (JunitParseError, InvalidUpload, ArtifactParseError):
             pass
         for upload in uploads:  # isolate the bad files; the good ones still count
             try:
-                _, reports = junit_upload.attach(
-                    store, run.job, run.run_id, [upload],
-                    limits=junit_upload.Limits.per_file(UPLOAD_LIMIT, 1))
-                result.files_added += sum(r.added for r in reports)
-            except JunitParseError as err:
+                result.files_added += attach([upload])
+            except (JunitParseError, ArtifactParseError) as err:
                 result.junit_errors.append(str(err))
             except InvalidUpload as err:
                 result.junit_errors.append(err.message)
@@ -209,24 +219,28 @@ class RestSink:
     def record(self, records: Sequence[CrawlRecord]) -> None:
         """Nothing to do: the runs written by :meth:`ingest` are the state."""
 
-    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]]) -> IngestResult:
+    def ingest(self, run: MappedRun, junit: Sequence[tuple[str, bytes]],
+               measurements: Sequence[tuple[str, bytes]] = ()) -> IngestResult:
         from client import errors
 
         client = self.client()
         client.put_run(run.job, run.run_id, **run.fields)
         result = IngestResult(created=True)  # the server says 200 for both; not worth a GET
-        if not junit:
+        files = [*junit, *measurements]
+        if not files:
             return result
+        # Measurement files (SPEC §9) go with the JUnit files to /artifacts.
+        artifacts = bool(measurements)
         try:
-            uploaded = client.upload_junit(run.job, run.run_id, list(junit))
+            uploaded = client.upload_junit(run.job, run.run_id, files, artifacts=artifacts)
             result.files_added = len(uploaded.files)
             return result
         except errors.ApiError as err:
             if err.status not in (400, 413):
                 raise
-        for name, data in junit:
+        for name, data in files:
             try:
-                client.upload_junit(run.job, run.run_id, [(name, data)])
+                client.upload_junit(run.job, run.run_id, [(name, data)], artifacts=artifacts)
                 result.files_added += 1
             except errors.ApiError as err:
                 if err.status not in (400, 413):

@@ -11,3 +11,8 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)
+    # -- disruption and alert measurements (SPEC §9) --
+    from api.routes import artifacts, disruption_baselines
+
+    app.register_blueprint(artifacts.bp)
+    app.register_blueprint(disruption_baselines.bp)

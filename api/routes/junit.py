@@ -20,7 +20,7 @@ XML_TYPES = {"application/xml", "text/xml", "application/junit+xml"}
 _SPARE_FORM_PARTS = 8
 
 
-def _limits() -> junit_upload.Limits:
+def upload_limits() -> junit_upload.Limits:
     config = current_app.config
     return junit_upload.Limits(decompressed_bytes=config["MAX_DECOMPRESSED_BYTES"],
                                testcases=config["MAX_TESTCASES"], parts=config["MAX_PARTS"])
@@ -33,7 +33,7 @@ def _filename(name: str) -> str:
     return name
 
 
-def _uploads(limits: junit_upload.Limits) -> list[junit_upload.Upload]:
+def request_uploads(limits: junit_upload.Limits) -> list[junit_upload.Upload]:
     mimetype = request.mimetype or ""
     if mimetype == "multipart/form-data":
         # A few form fields besides the files are tolerated; werkzeug stops parsing beyond.
@@ -70,8 +70,8 @@ def _uploads(limits: junit_upload.Limits) -> list[junit_upload.Upload]:
 @bp.post("/jobs/<seg:job>/runs/<seg:run_id>/junit")
 @require(Scope.WRITE)
 def attach_junit(job: str, run_id: str) -> tuple[Response, int]:
-    limits = _limits()
-    run, reports = junit_upload.attach(get_store(), job, run_id, _uploads(limits),
+    limits = upload_limits()
+    run, reports = junit_upload.attach(get_store(), job, run_id, request_uploads(limits),
                                        limits=limits, observer=count_ingested)
     body = JunitUploadResultSchema().dump({
         "run": run,

@@ -15,7 +15,7 @@ from api.schemas.runs import (
     RunTestsQuery,
     TestResultDumpSchema,
 )
-from api.services import catalog
+from api.services import catalog, measurements_view
 
 bp = Blueprint("runs", __name__)
 
@@ -32,7 +32,9 @@ def put_run(job: str, run_id: str) -> tuple[Response, int]:
 @bp.get("/jobs/<seg:job>/runs/<seg:run_id>")
 @require(Scope.READ)
 def get_run(job: str, run_id: str) -> Response:
-    return jsonify(RunSchema().dump(catalog.get_run(get_store(), job, run_id)))
+    body = RunSchema().dump(catalog.get_run(get_store(), job, run_id))
+    body.update(measurements_view.run_view(get_store(), job, run_id))  # SPEC §9
+    return jsonify(body)
 
 
 @bp.delete("/jobs/<seg:job>/runs/<seg:run_id>")

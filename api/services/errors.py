@@ -58,3 +58,14 @@ UPLOAD_CODES = frozenset({
     "too_large",  # beyond the request's budget of decompressed bytes or testcases
     "too_many_parts",  # more files (multipart parts) than MAX_PARTS
 })
+
+
+# -- disruption artifacts (SPEC §9) -------------------------------------------------------------
+class UnsupportedFiles(ServiceError):
+    """An artifacts upload with files that are neither JUnit XML nor a measurement file (415);
+    ``files`` names every one of them."""
+
+    def __init__(self, files: list[str]) -> None:
+        super().__init__(f"unsupported artifact files: {', '.join(files)}; send JUnit XML "
+                         "(*.xml), backend-disruption*.json, alerts*.json or cluster-data*.json")
+        self.files = files

@@ -64,7 +64,7 @@ def too_large(limits: Limits) -> InvalidUpload:
         {"limit_bytes": limits.decompressed_bytes, "limit": "MAX_DECOMPRESSED_BYTES"})
 
 
-class _Budget:
+class Budget:
     """What is left of a request's limits while its files are read."""
 
     def __init__(self, limits: Limits) -> None:
@@ -82,7 +82,7 @@ class _Decoded:
     """A binary stream of one upload's plain (gunzipped when gzip) bytes, charged to the
     request's budget and hashed as it is read; a gzip bomb costs one chunk of memory."""
 
-    def __init__(self, upload: Upload, budget: _Budget) -> None:
+    def __init__(self, upload: Upload, budget: Budget) -> None:
         self.name = upload.name
         source = upload.data
         self.raw: IO[bytes] | None = None
@@ -170,7 +170,7 @@ def _claimed_size(upload: Upload) -> int:
     return int.from_bytes(tail, "little")
 
 
-def _parse(upload: Upload, budget: _Budget) -> tuple[AttachedFile, int]:
+def parse_upload(upload: Upload, budget: Budget) -> tuple[AttachedFile, int]:
     stream = _Decoded(upload, budget)
     try:
         parsed = parse_junit(stream, filename=upload.name,  # type: ignore[arg-type]
@@ -186,15 +186,12 @@ def _parse(upload: Upload, budget: _Budget) -> tuple[AttachedFile, int]:
                         parsed.results()), parsed.names_cut
 
 
-def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, limits: Limits,
-           observer: IngestObserver | None = None) -> tuple[Run, list[AttachReport]]:
-    """Parse every upload, then attach them in one step; files already attached are skipped.
-
-    Raises :class:`InvalidUpload`, :class:`~api.junit.JunitParseError` or
-    :class:`~api.store.NotFound` (no such run) before anything is stored.
-    """
+def check_request(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *,
+                  limits: Limits, what: str) -> None:
+    """The checks before any file is read: some files, not too many, the run exists, and the
+    sizes gzip trailers claim fit the budget. ``what`` names the files in the refusal."""
     if not uploads:
-        raise InvalidUpload("no_files", "no JUnit file in the request")
+        raise InvalidUpload("no_files", f"no {what} in the request")
     if len(uploads) > limits.parts:
         raise InvalidUpload("too_many_parts", f"the request has {len(uploads)} files; the "
                             f"limit is {limits.parts} (MAX_PARTS)",
@@ -203,8 +200,28 @@ def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, li
         raise NotFound(f"no run {run_id!r} of job {job!r}; PUT the run before attaching files")
     if sum(_claimed_size(upload) for upload in uploads) > limits.decompressed_bytes:
         raise too_large(limits)
-    budget = _Budget(limits)
-    parsed = [_parse(upload, budget) for upload in uploads]
+
+
+def read_plain(upload: Upload, budget: Budget) -> tuple[bytes, str]:
+    """An upload's whole plain (gunzipped) content and its SHA-256, charged to ``budget``:
+    for the small JSON artifacts, which are parsed whole."""
+    stream = _Decoded(upload, budget)
+    chunks = []
+    while chunk := stream.read():
+        chunks.append(chunk)
+    return b"".join(chunks), stream.digest.hexdigest()
+
+
+def attach(store: Store, job: str, run_id: str, uploads: Sequence[Upload], *, limits: Limits,
+           observer: IngestObserver | None = None) -> tuple[Run, list[AttachReport]]:
+    """Parse every upload, then attach them in one step; files already attached are skipped.
+
+    Raises :class:`InvalidUpload`, :class:`~api.junit.JunitParseError` or
+    :class:`~api.store.NotFound` (no such run) before anything is stored.
+    """
+    check_request(store, job, run_id, uploads, limits=limits, what="JUnit file")
+    budget = Budget(limits)
+    parsed = [parse_upload(upload, budget) for upload in uploads]
     attached = [item for item, _ in parsed]
     run, added = store.attach_junit(job, run_id, attached)
     if observer is not None:

@@ -18,6 +18,8 @@ database coordinate through leases in the store (atomic on both backends):
 * ``baselines:period`` (held for the period): the sweep that takes it refreshes every job, so
   each job is recomputed once per period across servers. Other sweeps only look for jobs
   without a baseline (first need).
+* ``baselines:disruption`` (held while computing): the period's sweep also refreshes the
+  disruption and alert baselines (SPEC §9), one process at a time.
 * ``baseline:JOB`` (held while computing, released after; expires after :data:`JOB_LEASE_S` if
   its holder died): one recompute of a job at a time, even when a sweep outlasts its tick.
 
@@ -44,13 +46,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from api.services import baselines
+from api.services import baselines, disruption_baselines
 from api.store import Store, StoreError, open_store
 from client.durations import parse_duration
 
 MAX_TICK_S = 60.0
 JOB_LEASE_S = 15 * 60.0
 TICK_LEASE, PERIOD_LEASE = "baselines:tick", "baselines:period"
+DISRUPTION_LEASE = "baselines:disruption"  # one disruption/alert refresh at a time (SPEC §9)
 
 
 def schedule_period(config: Mapping[str, Any]) -> float:
@@ -116,6 +119,8 @@ class BaselineSchedule:
             return []
         full = store.acquire_lease(PERIOD_LEASE, self.holder,
                                    max(self.every - self.tick / 2, self.tick / 2))
+        if full:
+            self._refresh_disruption(store)
         done = []
         for job in baselines.job_names(store):
             if not full and (job in self._known or store.get_baseline(job) is not None):
@@ -142,3 +147,18 @@ class BaselineSchedule:
         if refreshed.written:
             self._log(f"baseline schedule: {refreshed.describe()}")
         return refreshed
+
+    def _refresh_disruption(self, store: Store) -> None:
+        """Once per period: the disruption and alert baselines (all jobs' runs), each kind
+        written only when it changed, under its own lease like a job's recompute."""
+        if not store.acquire_lease(DISRUPTION_LEASE, self.holder, JOB_LEASE_S):
+            return
+        try:
+            for refreshed in disruption_baselines.refresh_all(store):
+                if refreshed.written and refreshed.version is not None:
+                    self._log(f"baseline schedule: {refreshed.kind.value} baselines version "
+                              f"{refreshed.version.version} ({refreshed.version.rows} rows)")
+        except StoreError as exc:
+            self._log(f"baseline schedule: disruption baselines: {exc}")
+        finally:
+            store.release_lease(DISRUPTION_LEASE, self.holder)

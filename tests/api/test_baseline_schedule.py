@@ -75,3 +75,29 @@ def test_make_run_restarted_writes_no_new_version(url: str, store: Store) -> Non
     done = BaselineSchedule(url, 6 * 3600).sweep(store)
     assert [r.written for r in done] == [False] * len(before)
     assert {name: store.get_baseline(name) for name in before} == before
+
+
+def test_the_full_pass_refreshes_disruption_baselines_once_when_changed(url: str,
+                                                                        store: Store) -> None:
+    from api.disruption.artifacts import ArtifactKind, ParsedArtifact
+    from api.disruption.model import MeasurementKey, MeasurementKind
+
+    schedule = BaselineSchedule(url, 3600)
+    schedule.sweep(store)
+    assert store.disruption.baseline_version(MeasurementKind.DISRUPTIONS) is None, \
+        "no measurements: no empty version"
+    store.put_run(RunSpec(job="j", run_id="1", status=RunStatus.SUCCESS,
+                          started_at=datetime.now(UTC)))
+    store.disruption.put_artifacts("j", "1", [], [ParsedArtifact(
+        "backend-disruption.json", "a" * 64, ArtifactKind.DISRUPTIONS,
+        {MeasurementKey(MeasurementKind.DISRUPTIONS, "kube-api"): 4})])
+    for lease in ("baselines:tick", "baselines:period"):
+        store.release_lease(lease, schedule.holder)
+    schedule.sweep(store)
+    made = store.disruption.baseline_version(MeasurementKind.DISRUPTIONS)
+    assert made is not None and (made.version, made.rows, made.actor) == (1, 1, "schedule")
+    assert store.disruption.baseline_version(MeasurementKind.ALERTS) is None
+    for lease in ("baselines:tick", "baselines:period"):
+        store.release_lease(lease, schedule.holder)
+    schedule.sweep(store)  # unchanged window: no new version
+    assert store.disruption.baseline_version(MeasurementKind.DISRUPTIONS).version == 1  # type: ignore[union-attr]

@@ -299,3 +299,33 @@ def test_loop_rereads_the_config_and_crawls_again(tree: Tree, db: str, tmp_path:
     assert "crawl: found 1, new 1, ingested 1" in out
     assert "crawl: found 2, new 1, ingested 1" in out
     assert pauses == [90.0, 90.0]
+
+
+def test_disruption_files_at_any_depth_go_in_with_the_run(tree: Tree, db: str,
+                                                          store: Any) -> None:
+    data = Path(__file__).parent.parent / "data" / "disruption"
+    deep = "artifacts/e2e-aws-ovn-upgrade/openshift-e2e-test/artifacts"
+    files = {f"{deep}/junit/junit_e2e.xml": junit([("a", "passed")]),
+             f"{deep}/e2e-timelines.json": b"{}"}  # not a measurement file: not read
+    for item in data.iterdir():
+        files[f"{deep}/{item.name}"] = item.read_bytes()
+    tree.build("logs/periodic-4.15-upgrade-from-stable-4.14-e2e-aws-ovn-upgrade/7", junit=files)
+    assert crawl(tree, db, "logs/periodic-4.15-upgrade-from-stable-4.14-e2e-aws-ovn-upgrade") == 0
+    job = "periodic-4.15-upgrade-from-stable-4.14-e2e-aws-ovn-upgrade"
+    measured = store.disruption.run_measurements(job, ["7"])["7"]
+    assert measured.variant.master_nodes_updated == "Y" and measured.variant.platform == "aws"
+    assert {k.name: s for k, s in measured.seconds.items()}["kube-api-new-connections"] == 4
+    assert store.get_run(job, "7").counts.passed == 1
+    assert crawl(tree, db, "logs/" + job) == 0  # again: nothing new, nothing doubled
+    again = store.disruption.run_measurements(job, ["7"])["7"]
+    assert again.seconds == measured.seconds
+
+
+def test_a_bad_disruption_file_is_named_and_the_rest_still_go_in(tree: Tree, db: str,
+                                                                 store: Any) -> None:
+    tree.build("logs/j/8", junit={"artifacts/junit.xml": junit([("a", "passed")]),
+                                  "artifacts/alerts_bad.json": b'{"Alerts": 1}'})
+    assert crawl(tree, db, "logs/j") == 0
+    run = store.get_run("j", "8")
+    assert run.counts.passed == 1
+    assert "alerts_bad.json" in run.spec.metadata["crawl.junit_errors"]

@@ -76,3 +76,26 @@ def test_rest_mode_ingests_once_and_dry_runs_with_a_read_token(
     assert main([*base, "--token", tokens["read"]]) == 1
     out = capsys.readouterr().out
     assert "failed 2" in out and "403" in out  # build 4, and the re-poll of build 3
+
+
+def test_rest_mode_sends_disruption_files_with_the_run(
+        tree: Tree, server: tuple[LiveServer, dict[str, str]],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    live, tokens = server
+    monkeypatch.delenv("FLAKEGATE_DATABASE", raising=False)
+    cluster = (b'{"Release": "4.15", "FromRelease": "", "Platform": "gcp",'
+               b' "Architecture": "amd64", "Network": "ovn", "Topology": "ha"}')
+    tree.build("logs/j/5", junit={
+        "artifacts/junit.xml": junit([("t", "passed")]),
+        "artifacts/e2e/a/b/backend-disruption_e2e.json":
+            b'{"BackendDisruptions": {"x": {"Name": "kube-api", "DisruptedDuration": "1.5s"}}}',
+        "artifacts/e2e/a/b/cluster-data_e2e.json": cluster})
+    assert main(["crawl", "gcs", "--bucket", tree.name, "--prefix", "logs/j", "--url", live.url,
+                 "--token", tokens["write"]]) == 0
+    store = open_store(live.database_url)
+    try:
+        measured = store.disruption.run_measurements("j", ["5"])["5"]
+    finally:
+        store.close()
+    assert {k.name: s for k, s in measured.seconds.items()} == {"kube-api": 2}
+    assert measured.variant.platform == "gcp"

@@ -80,6 +80,10 @@ class RunRow(NamedTuple):
     stamp: int
     created_at: datetime
     updated_at: datetime
+    # The run's measurements (api/store/bigquery/disruption.py): the generation of its
+    # ``measurements`` rows, and its variant, kinds and files as JSON; flipped with the row.
+    mgen: int | None = None
+    measures: str | None = None
 
     def spec_columns(self) -> tuple[Any, ...]:
         return (self.payload, self.status, us(self.started_at), us(self.finished_at), self.url,

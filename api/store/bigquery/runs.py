@@ -98,8 +98,12 @@ class BigQueryRuns:
 
     def _write_run(self, spec: RunSpec, cols: tuple[Any, ...], old: RunRow | None,
                    entries: dict[tuple[str, str], Entry] | None, files: list[list[Any]],
-                   tests_hash: str | None) -> Run | None:
-        """Load the new generation (if ``entries``), flip the run row, drop the old one."""
+                   tests_hash: str | None,
+                   measures: tuple[int | None, str | None] | None = None) -> Run | None:
+        """Load the new generation (if ``entries``), flip the run row, drop the old one.
+
+        ``measures`` (generation, JSON) replaces the run's measurements in the same flip;
+        ``None`` keeps them (see :mod:`api.store.bigquery.disruption`)."""
         now = now_us()
         created = now if old is None else _us(old.created_at)
         updated = now if old is None else max(now, _us(old.updated_at) + 1)
@@ -127,6 +131,10 @@ class BigQueryRuns:
             "n_skipped": counts.skipped, "n_flaked": counts.flaked, "stamp": new_id(),
             "created_at": ts(created), "updated_at": ts(updated),
         }
+        if measures is None:
+            measures = (None, None) if old is None else (old.mgen, old.measures)
+        values["mgen"] = Typed("INT64", measures[0])
+        values["measures"] = Typed("STRING", measures[1])
         if not self._commit_run(old, values):
             if entries and (old is None or gen != old.gen):
                 self._drop_generation(spec.job, spec.run_id, day, gen)
@@ -203,6 +211,9 @@ class BigQueryRuns:
             c.execute(f"DELETE FROM {c.table('results')} WHERE run_day = @day AND job = @job"
                       " AND run_id = @run_id AND gen IN UNNEST(@gens)", day=row.run_day,
                       job=job, run_id=run_id, gens=ints(gens))
+            if row.mgen is not None:  # the run's measurements (api/store/bigquery/disruption.py)
+                c.execute(f"DELETE FROM {c.table('measurements')} WHERE job = @job"
+                          " AND run_id = @run_id", job=job, run_id=run_id)
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         row = self._run_row(job, run_id)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +69,10 @@ TABLES: tuple[Table, ...] = (
                    ("run_day", D, R), ("n_total", I, R), ("n_passed", I, R),
                    ("n_failed", I, R), ("n_errors", I, R), ("n_skipped", I, R),
                    ("n_flaked", I, R), ("stamp", I, R), ("created_at", T, R),
-                   ("updated_at", T, R)),
+                   ("updated_at", T, R),
+                   # Disruption (§9): the current measurement generation and the run's
+                   # variant, kinds and files as JSON, flipped with the row itself.
+                   ("mgen", I, N), ("measures", S, N)),
           cluster=("job", "payload"), description="one row per job run"),
     Table("results", (("job", S, R), ("run_id", S, R), ("gen", I, R), ("run_day", D, R),
                       ("suite", S, R), ("name", S, R), ("status", I, R),
@@ -116,6 +119,23 @@ TABLES: tuple[Table, ...] = (
                             ("state", S, R), ("attempts", I, R), ("reason", S, N),
                             ("job", S, N), ("run_id", S, N), ("first_seen", T, R)),
           cluster=("batch",)),
+    # --- disruption and alert measurements (SPEC §9; api/store/bigquery/disruption.py) ---
+    # (runs.mgen and runs.measures, above, name a run's current measurement generation.)
+    Table("measurements", (("job", S, R), ("run_id", S, R), ("gen", I, R), ("kind", S, R),
+                           ("name", S, R), ("namespace", S, R), ("level", S, R),
+                           ("seconds", I, R)), cluster=("kind", "job", "run_id")),
+    Table("disruption_baselines", (("kind", S, R), ("version", I, R), ("token", I, R),
+                                   ("created_at", T, R), ("window_days", I, R),
+                                   ("n_rows", I, R), ("actor", S, R), ("note", S, R)),
+          cluster=("kind",)),
+    Table("disruption_baseline_rows", (
+        ("kind", S, R), ("version", I, R), ("token", I, R), ("sort_key", S, R),
+        ("name", S, R), ("namespace", S, R), ("level", S, R), ("release", S, R),
+        ("from_release", S, R), ("platform", S, R), ("architecture", S, R),
+        ("network", S, R), ("topology", S, R), ("master_nodes_updated", S, R),
+        ("job_runs", I, R), ("p50", F, N), ("p75", F, N), ("p95", F, R), ("p99", F, R),
+        ("mean", F, N), ("stddev", F, N), ("first_observed", T, N),
+        ("last_observed", T, N)), cluster=("kind", "version", "name")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

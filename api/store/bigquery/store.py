@@ -62,6 +62,7 @@ from api.store.base import (
 )
 from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
+from api.store.bigquery.disruption import BigQueryDisruption
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.rows import (
@@ -99,6 +100,7 @@ class BigQueryStore(Store):
         self._crawl = BigQueryCrawl(self._conn)
         self._leases = BigQueryLeases(self._conn)
         self._tokens = BigQueryTokens(self._conn)
+        self._disruption = BigQueryDisruption(self._conn, self._runs)
 
     @property
     def connection(self) -> Connection:
@@ -378,3 +380,9 @@ class BigQueryStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> BigQueryDisruption:
+        return self._disruption

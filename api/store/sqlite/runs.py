@@ -25,11 +25,11 @@ from api.store.base import (
     InvalidCursor,
     RunFilter,
 )
-from api.store.batch import new_attachments, prepare_tests
+from api.store.batch import Batch, new_attachments, prepare_tests
 from api.store.codec import STATUSES, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
-from api.store.sqlite.db import Database
+from api.store.sqlite.db import Database, Tx
 from api.store.sqlite.history import insert_audit
 from api.store.sqlite.results import (
     EMPTY_FINGERPRINT,
@@ -125,35 +125,41 @@ class SqliteRuns:
     ) -> tuple[Run, tuple[bool, ...]]:
         batches = [prepare_tests(f.tests) for f in files]
         with self._db.write() as tx:
-            conn = tx.conn
-            pk = run_pk(conn, job, run_id)
-            seen = {
-                sha for (sha,) in conn.execute("SELECT sha256 FROM files WHERE run_pk = ?", (pk,))
-            }
-            added, new_files, merged = new_attachments(files, batches, seen)
-            if not new_files:
-                tx.commit = False
-                return load_run(conn, job, pk), added
-            merge_results(conn, pk, merged)
-            conn.executemany(
-                "INSERT INTO files (run_pk, sha256, name, tests) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (run_pk, sha256) DO NOTHING",
-                [(pk, f.sha256, f.name, f.tests) for f in new_files],
-            )
-            counts = RunCounts.tally(
-                conn.execute(
-                    "SELECT status, count(*) FROM results WHERE run_pk = ? GROUP BY status", (pk,)
-                ).fetchall()
-            )
-            # The results no longer are what was put: a later put of the same tests must
-            # write (and drop the files), so the fingerprint is cleared.
+            pk = run_pk(tx.conn, job, run_id)
+            added = self.attach_in(tx, pk, files, batches)
+            return load_run(tx.conn, job, pk), added
+
+    def attach_in(self, tx: Tx, pk: int, files: Sequence[AttachedFile],
+                  batches: Sequence[Batch]) -> tuple[bool, ...]:
+        """``attach_junit``'s work inside the caller's transaction (the artifacts upload
+        attaches JUnit and measurement files in one); clears ``tx.commit`` when nothing new."""
+        conn = tx.conn
+        seen = {sha for (sha,) in conn.execute("SELECT sha256 FROM files WHERE run_pk = ?",
+                                               (pk,))}
+        added, new_files, merged = new_attachments(files, batches, seen)
+        if not new_files:
+            tx.commit = False
+            return added
+        merge_results(conn, pk, merged)
+        conn.executemany(
+            "INSERT INTO files (run_pk, sha256, name, tests) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (run_pk, sha256) DO NOTHING",
+            [(pk, f.sha256, f.name, f.tests) for f in new_files],
+        )
+        counts = RunCounts.tally(
             conn.execute(
-                "UPDATE runs SET n_total = ?, n_passed = ?, n_failed = ?, n_errors = ?,"
-                " n_skipped = ?, n_flaked = ?, tests_hash = NULL,"
-                " updated_at = max(?, updated_at + 1) WHERE pk = ?",
-                (*count_columns(counts), now_us(), pk),
-            )
-            return load_run(conn, job, pk), added
+                "SELECT status, count(*) FROM results WHERE run_pk = ? GROUP BY status", (pk,)
+            ).fetchall()
+        )
+        # The results no longer are what was put: a later put of the same tests must
+        # write (and drop the files), so the fingerprint is cleared.
+        conn.execute(
+            "UPDATE runs SET n_total = ?, n_passed = ?, n_failed = ?, n_errors = ?,"
+            " n_skipped = ?, n_flaked = ?, tests_hash = NULL,"
+            " updated_at = max(?, updated_at + 1) WHERE pk = ?",
+            (*count_columns(counts), now_us(), pk),
+        )
+        return added
 
     def delete_run(self, job: str, run_id: str, audit: AuditEntry) -> None:
         with self._db.write() as tx:

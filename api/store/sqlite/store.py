@@ -54,6 +54,7 @@ from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
+from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
@@ -83,6 +84,7 @@ class SqliteStore(Store):
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
+        self._disruption = SqliteDisruption(self.db, self._runs)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -341,3 +343,9 @@ class SqliteStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> SqliteDisruption:
+        return self._disruption
