@@ -21,7 +21,7 @@ the run's has no opinion (origin's ``OnArchitecture``), as has SDN on an SDN run
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
 from api.disruption.model import BaselineRow, MeasurementKey, Variant
@@ -148,18 +148,24 @@ def describe(key: MeasurementKey, variant: Variant) -> str:
             f"network={variant.network or '-'} topology={variant.topology or '-'}")
 
 
-Index = Mapping[tuple[MeasurementKey, tuple[str, ...]], BaselineRow]
+class Index(dict[tuple[MeasurementKey, tuple[str, ...]], BaselineRow]):
+    """Rows by (key, match key), and the set of keys with any row (so that a key the version
+    never saw answers "no historical data" without walking the ladder)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys_present: set[MeasurementKey] = set()
 
 
-def index_rows(rows: Iterable[BaselineRow]) -> dict[tuple[MeasurementKey, tuple[str, ...]],
-                                                     BaselineRow]:
+def index_rows(rows: Iterable[BaselineRow]) -> Index:
     """Rows by (key, match key); of two rows differing only in ``master_nodes_updated`` the one
     with more runs is kept (origin's files hold one row per match key)."""
-    index: dict[tuple[MeasurementKey, tuple[str, ...]], BaselineRow] = {}
+    index = Index()
     for row in rows:
         at = (row.key, row.variant.match_key())
         if at not in index or row.job_runs > index[at].job_runs:
             index[at] = row
+        index.keys_present.add(row.key)
     return index
 
 
@@ -173,6 +179,9 @@ def best_match(
     ladder: tuple[Step, ...] = LADDER,
     thin_exact_ladder: tuple[Step, ...] = THIN_EXACT_LADDER,
 ) -> Match:
+    if key not in index.keys_present:
+        return Match(key, variant, None, "none",
+                     f"no historical data for {describe(key, variant)}")
     exact = index.get((key, variant.match_key()))
     if exact is not None and exact.job_runs >= min_job_runs:
         return Match(key, variant, exact, "exact",

@@ -86,3 +86,28 @@ def allowed_for(index: Index, key: MeasurementKey, variant: Variant) -> tuple[Ma
     if key.kind is MeasurementKind.ALERTS:
         return match, match.row.p99
     return match, allowed_seconds(match.row.p99, variant.topology)
+
+
+def unusual(index: Index, runs: Iterable[RunMeasurements]) -> tuple[int, tuple[RunCheck, ...]]:
+    """``(checks made, the failing and flaking ones)`` over every measured key of ``runs``:
+    the verdict lists only those, so a passing check costs a comparison, not an object; the
+    matcher runs once per key and variant (a job's runs share one)."""
+    memo: dict[tuple[MeasurementKey, Variant], Match] = {}
+    limits: dict[tuple[MeasurementKey, Variant], tuple[float, float] | None] = {}
+    checked = 0
+    out = []
+    for run in runs:
+        for key, seconds in run.seconds.items():
+            at = (key, run.variant)
+            if at not in limits:
+                match = memo.get(at) or memo.setdefault(at, best_match(index, key, run.variant))
+                row = match.row
+                limits[at] = None if row is None else (
+                    (row.p95, row.p99) if key.kind is MeasurementKind.ALERTS
+                    else (allowed_seconds(row.p99, run.variant.topology),) * 2)
+            limit = limits[at]
+            checked += 1
+            if limit is not None and seconds > limit[0]:
+                out.append(judge_seconds(run.run_id, key, seconds, memo[at],
+                                         run.variant.topology))
+    return checked, tuple(sorted(out, key=lambda c: (c.run_id, c.key)))

@@ -119,7 +119,7 @@ class _IndexCache:
     def get(self, store: Store, kind: MeasurementKind) -> Index:
         version = store.disruption.baseline_version(kind)
         if version is None:
-            return {}
+            return Index()
         key = (_identity(store), kind, version.version, version.created_at)
         with self._lock:
             if key in self._entries:

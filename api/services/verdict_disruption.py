@@ -26,7 +26,7 @@ from api.disruption.checks import CheckStatus, PayloadResult
 from api.disruption.history import summarise
 from api.disruption.matcher import Index
 from api.disruption.model import MeasurementKind, RunMeasurements
-from api.disruption.single_run import RunCheck, judge_run
+from api.disruption.single_run import RunCheck, unusual
 from api.services.disruption_inputs import BASELINE_INDEXES, JobMeasurements, gather
 from api.services.job_settings import JobSettings
 from api.store import Store
@@ -93,9 +93,11 @@ def build(found: JobMeasurements, settings: JobSettings,
     knobs = {"bayes": {"budget": settings.false_block_budget}, "aggregator": {}}
     results = tuple(POLICIES[name](runs, history, history_note=note, **knobs[name])
                     for name in order)
-    checks = [check for run in runs
-              for kind, index in indexes.items()
-              for check in judge_run(index, _only(run, kind))]
+    checked, unusual_runs = 0, list[RunCheck]()
+    for kind, index in indexes.items():
+        made, found_unusual = unusual(index, [_only(run, kind) for run in runs])
+        checked += made
+        unusual_runs += found_unusual
     deciding = results[0]
     verdict = deciding.status.value
     blocking = deciding.status is CheckStatus.FAIL and settings.disruption == "block"
@@ -113,9 +115,7 @@ def build(found: JobMeasurements, settings: JobSettings,
         blocking=blocking, reason=reason, runs=len(runs),
         history=tuple(HistoryUsed(h.kind, h.job, h.runs, h.since, h.until)
                       for h in found.histories.values()),
-        policies=results, single_run_checked=len(checks),
-        single_run=tuple(c for c in checks
-                         if c.status in (CheckStatus.FAIL, CheckStatus.FLAKE)))
+        policies=results, single_run_checked=checked, single_run=tuple(unusual_runs))
 
 
 def _only(run: RunMeasurements, kind: MeasurementKind) -> RunMeasurements:

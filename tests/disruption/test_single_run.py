@@ -13,7 +13,7 @@ from api.disruption.model import (
     RunMeasurements,
     Variant,
 )
-from api.disruption.single_run import allowed_for, allowed_seconds, judge_run
+from api.disruption.single_run import allowed_for, allowed_seconds, judge_run, unusual
 
 BACKEND = MeasurementKey(MeasurementKind.DISRUPTIONS, "kube-api-new-connections")
 ALERT = MeasurementKey(MeasurementKind.ALERTS, "KubeAPIErrorBudgetBurn", "openshift-kube-apiserver",
@@ -82,3 +82,16 @@ def test_allowed_for_reports_row_and_allowance() -> None:
     match, allowed = allowed_for(index, BACKEND, HA)
     assert match.step == "exact" and allowed == 15.0
     assert allowed_for(index, ALERT, HA)[1] == 10.0
+
+
+def test_unusual_lists_only_failures_and_flakes_and_counts_every_check() -> None:
+    index = index_rows(rows(4.0, 10.0))
+    payload = [RunMeasurements("job", "a", HA, {BACKEND: 3, ALERT: 5}),   # pass, flake
+               RunMeasurements("job", "b", HA, {BACKEND: 16, ALERT: 0}),  # fail, pass
+               RunMeasurements("job", "c", HA, {BACKEND: 0})]
+    checked, found = unusual(index, payload)
+    assert checked == 5
+    assert [(c.run_id, c.key, c.status) for c in found] == [
+        ("a", ALERT, CheckStatus.FLAKE), ("b", BACKEND, CheckStatus.FAIL)]
+    assert found == tuple(c for run in payload for c in judge_run(index, run)
+                          if c.status is not CheckStatus.PASS)
