@@ -28,3 +28,13 @@ def test_a_tiny_run_of_the_disruption_quality_table() -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "aggregator" in done.stdout and "bayes/aggregator detection" in done.stdout
+
+
+def test_a_tiny_run_of_the_disruption_verdict_bench() -> None:
+    shared_fixtures("openshift")  # origin's files are the stored disruption baselines
+    sizes = ["--tests", "20", "--history", "5", "--repeat", "2"]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "disruption_verdict.py"), *sizes],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "ratio with/without" in done.stdout and "GET /disruption/allowed" in done.stdout
+    assert "'disruption': ('pass', 10)" in done.stdout
