@@ -317,23 +317,6 @@ class Client:
                 raise errors.VerdictPending(payload, last, waited)
             self._sleep(min(poll, remaining))
 
-    # -- disruption baselines in origin's form (analyze-historical-data) ----------------------
-
-    def get_origin_baselines(self, kind: str) -> list[Any]:
-        """``GET /disruption/baselines?kind=...&format=origin``: the newest version as origin's
-        ``query_results.json`` rows, each as read."""
-        response = self._send("GET", "/disruption/baselines",
-                              params={"kind": kind, "format": "origin"})
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, list):
-            raise errors.UnexpectedResponse(
-                f"expected a JSON list of rows, got {response.text[:200]!r}",
-                method="GET", url=response.url, status=response.status_code)
-        return body
-
     def _verdict(self, payload: str, policy: str | None, previous: Verdict | None) -> Verdict:
         # With the previous ETag the server answers 304 when nothing changed: a long wait
         # polls cheaply.

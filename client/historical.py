@@ -215,7 +215,12 @@ def _checked(data: Any, source: str) -> list[Row]:
 def fetch_rows(args: argparse.Namespace) -> list[Row]:
     """The server's current baseline of the kind, in origin form."""
     with make_client(args) as client:
-        data = client.get_origin_baselines(args.data_type)
+        text = client.disruption_baselines_origin(args.data_type)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise errors.UnexpectedResponse("the current baseline in origin form is not JSON",
+                                        method="GET", url="/disruption/baselines") from None
     return _checked(data, "the server's current baseline")
 
 

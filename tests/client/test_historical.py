@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import responses
 
+from api.disruption.model import BaselineRow, MeasurementKey, MeasurementKind, Variant
+from api.store import open_store
 from client.cli import main
 from client.exit_status import ExitStatus
 from client.historical import compare, origin_json, pr_message, row_key
 from tests.fixtures import shared_fixtures
+from tests.live_server import LiveServer
 
 OLDER = ("allowedbackenddisruption_query_results__origin_"
          "f99d89de8bd3bb601487d41f7537223fca4798d8.json")
@@ -133,3 +137,22 @@ def test_new_omitted_reads_the_servers_current_baseline(tmp_path: Path,
     assert main(["analyze-historical-data", "--current", str(current), "--data-type",
                  "disruptions", "--url", BASE]) == ExitStatus.OK
     assert json.loads((tmp_path / "results_disruptions.json").read_text())[0]["P99"] == "4.0"
+
+
+@pytest.mark.slow
+def test_new_omitted_against_a_live_server(tmp_path: Path, live: LiveServer) -> None:
+    store = open_store(live.database_url)
+    rows = [BaselineRow(MeasurementKey(MeasurementKind.DISRUPTIONS, "kube-api-new-connections"),
+                        Variant("4.16", "", "aws", "amd64", "ovn", "ha", "N"), 150, 3.0, 9.0)]
+    store.disruption.put_baseline_version(MeasurementKind.DISRUPTIONS, rows, window_days=30,
+                                          created=datetime.now(UTC))
+    store.close()
+    current = tmp_path / "current.json"
+    current.write_text(json.dumps([row("kube-api-new-connections", "3.0", "5.0",
+                                       FromRelease="")]))
+    assert main(["analyze-historical-data", "--current", str(current), "--data-type",
+                 "disruptions", "--url", live.url, "--token", live.admin_token]) == ExitStatus.OK
+    written = json.loads((tmp_path / "results_disruptions.json").read_text())
+    assert [(r["BackendName"], r["P99"], r["JobRuns"]) for r in written] == [
+        ("kube-api-new-connections", "9.0", 150)]
+    assert "had (1) results increased" in (tmp_path / "require_review").read_text()
