@@ -64,10 +64,11 @@ class PayloadResult:
 
 def payload_seconds(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementKey]
                     ) -> dict[MeasurementKey, tuple[tuple[str, int], ...]]:
-    """``(run_id, seconds)`` per key of every run that measured anything of the key's kind: a
-    run that measured other keys of the kind but not this one counts 0 (SPEC §9 "Zeros
-    matter"); a run with no file of the kind is no evidence."""
-    kinds = [{k.kind for k in run.seconds} for run in runs]
-    return {key: tuple((run.run_id, run.seconds.get(key, 0))
-                       for run, has in zip(runs, kinds, strict=True) if key.kind in has)
+    """``(run_id, seconds)`` per key of every run that measured anything: a key the run did
+    not name counts 0 (SPEC §9 "Zeros matter"). Any measured key makes a run evidence for
+    both kinds, because an alerts file names only the alerts that fired: a clean run's is
+    empty, and its alerts are zeros, not missing. A run that measured nothing is no evidence.
+    """
+    measured = [run for run in runs if run.seconds]
+    return {key: tuple((run.run_id, run.seconds.get(key, 0)) for run in measured)
             for key in keys}

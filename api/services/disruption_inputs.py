@@ -72,7 +72,7 @@ def payload_measurements(store: Store, job: str, payload: str) -> tuple[RunMeasu
     # the store gives no creation time on RunMeasurements: carry the run's, for the window
     return tuple(RunMeasurements(m.job, m.run_id, m.variant, m.seconds, payload,
                                  anchor.get(m.run_id))
-                 for _, m in sorted(found.items()) if m.seconds)
+                 for _, m in sorted(found.items()))
 
 
 def _seconds(runs: Sequence[RunMeasurements], keys: set[MeasurementKey]
@@ -97,7 +97,7 @@ def job_history(store: Store, job: str, kind: MeasurementKind, anchor: datetime,
 
 def gather(store: Store, job: str, payload: str) -> JobMeasurements | None:
     """``None`` when none of the payload's counted runs of the job has measurements."""
-    runs = payload_measurements(store, job, payload)
+    runs = tuple(run for run in payload_measurements(store, job, payload) if run.seconds)
     if not runs:
         return None
     anchor = min((run.created for run in runs if run.created is not None),

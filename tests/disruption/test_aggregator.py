@@ -108,7 +108,8 @@ def test_fewer_than_three_runs_with_data_fails_collection() -> None:
     two = [*runs(0, 0), RunMeasurements("job", "junit-only", HA, {})]
     result = aggregator.evaluate(two, {KEY: HISTORY})
     got = check(result.checks, aggregator.COLLECT_CHECK, MeasurementKey(KEY.kind, ""))
-    assert got.status is CheckStatus.FAIL and "2 of 3 runs have disruptions data" in got.reason
+    assert got.status is CheckStatus.FAIL
+    assert "2 of 3 runs have measurements for disruptions" in got.reason
 
 
 def test_a_run_missing_a_known_key_counts_zero() -> None:
