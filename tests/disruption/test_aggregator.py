@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from api.disruption import aggregator
-from api.disruption.checks import CheckStatus, PayloadCheck
+from api.disruption.checks import CheckStatus, PayloadCheck, payload_seconds
 from api.disruption.history import KeyHistory
 from api.disruption.model import MeasurementKey, MeasurementKind, RunMeasurements, Variant
 
@@ -117,3 +117,11 @@ def test_a_run_missing_a_known_key_counts_zero() -> None:
     payload = [RunMeasurements("job", f"r{i}", HA, {other: 1}) for i in range(10)]
     result = aggregator.evaluate(payload, {KEY: HISTORY, other: np.ones(10)})
     assert {r.seconds for r in check(result.checks, "P70 should not be worse").runs} == {0}
+
+
+def test_a_run_without_alerts_counts_zero_for_every_alert() -> None:
+    clean = RunMeasurements("job", "clean", HA, {KEY: 3})  # its alerts file named none
+    fired = RunMeasurements("job", "fired", HA, {KEY: 1, ALERT: 60})
+    nothing = RunMeasurements("job", "junit-only", HA, {})
+    got = payload_seconds([clean, fired, nothing], [ALERT])
+    assert got[ALERT] == (("clean", 0), ("fired", 60))
