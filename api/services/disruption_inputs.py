@@ -134,9 +134,11 @@ class _IndexCache:
 
 
 def _identity(store: Store) -> Hashable:
-    """Which database a store object reads (stores are opened per request)."""
-    return (type(store).__qualname__,
-            str(getattr(store, "path", "") or getattr(store, "dataset", "") or id(store)))
+    """Which database a store object reads (stores are opened per request): the SQLite file,
+    or the BigQuery project and dataset; an unknown backend is never shared."""
+    where = (getattr(store, "path", None)
+             or (getattr(store, "project", None), getattr(store, "dataset", None)))
+    return type(store).__qualname__, where if where != (None, None) else id(store)
 
 
 BASELINE_INDEXES = _IndexCache()

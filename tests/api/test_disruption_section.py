@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from api.disruption.matcher import index_rows
 from api.disruption.model import (
@@ -13,9 +15,15 @@ from api.disruption.model import (
     Variant,
 )
 from api.services import verdict_disruption, verdict_disruption_markdown
-from api.services.disruption_inputs import JobMeasurements, KindHistory, previous_release_job
+from api.services.disruption_inputs import (
+    JobMeasurements,
+    KindHistory,
+    _identity,
+    previous_release_job,
+)
 from api.services.job_settings import JobSettings
 from api.services.verdicts import JobVerdict, RunsSummary
+from api.store import Store
 
 JOB = "periodic-ci-openshift-release-master-ci-4.16-upgrade-from-stable-4.15-e2e-aws-ovn-upgrade"
 HOSTILE = "kube-api|## [x](https://evil.example) @team"
@@ -87,3 +95,18 @@ def test_markdown_escapes_names_and_reasons() -> None:
             columns = line.count("|")
         elif line.startswith("| e2e"):
             assert line.replace("\\|", "").count("|") == columns, line
+
+
+def test_the_index_cache_tells_databases_apart() -> None:
+    class SqliteStore:
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+    class BigQueryStore:
+        project, dataset = "p", "d"
+
+    def of(store: object) -> Hashable:
+        return _identity(cast(Store, store))
+
+    assert of(SqliteStore("/a.db")) == of(SqliteStore("/a.db")) != of(SqliteStore("/b.db"))
+    assert of(BigQueryStore())[1] == ("p", "d")
