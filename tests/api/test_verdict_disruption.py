@@ -79,3 +79,13 @@ def test_settings_are_validated() -> None:
     with pytest.raises(InvalidInput) as caught:
         JobSettings.parse({"disruption": "maybe", "disruption_policy": "oracle"})
     assert set(caught.value.details["settings"]) == {"disruption", "disruption_policy"}
+
+
+def test_turning_disruption_off_is_admin_only_and_audited(api: ApiClient,
+                                                          tokens: dict[str, str]) -> None:
+    body = {"settings": {"disruption": "off"}}
+    assert api.as_token(tokens["write"]).put(job_path(JOB), json=body).status_code == 403
+    assert api.put(job_path(JOB), json=body).status_code in (200, 201)
+    entries = api.get(f"{job_path(JOB)}/audit?limit=10").json["items"]
+    assert any(e["action"] == "settings" and e["field"] == "disruption" and e["new"] == "off"
+               for e in entries), entries
