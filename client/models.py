@@ -242,6 +242,8 @@ class JobVerdict:
     regressions: tuple[Regression, ...]
     notes: Mapping[str, int]
     reason: str
+    #: The ``disruption`` section as sent (``None`` without measurements): the CLI renders it.
+    disruption: Mapping[str, Any] | None = None
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> JobVerdict:
@@ -254,6 +256,8 @@ class JobVerdict:
                               for item in body.get("regressions") or ()),
             notes={str(k): int(v) for k, v in (body.get("notes") or {}).items()},
             reason=body.get("reason") or "",
+            disruption=body.get("disruption") if isinstance(body.get("disruption"), dict)
+            else None,
         )
 
 

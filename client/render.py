@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from client import disruption_render
 from client.models import JobVerdict, Regression, Verdict
 from client.table import plural
 
@@ -70,6 +71,7 @@ def render_text(verdict: Verdict) -> str:
         if notes := _notes(job):
             lines.append(f"          notes: {notes}")
         lines.extend(f"          - {_regression_detail(item)}" for item in job.regressions)
+        lines.extend(disruption_render.lines(job.disruption))
     if not verdict.jobs:
         lines.append("  no jobs have reported runs for this payload")
     return "\n".join(lines) + "\n"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.fixtures import ROOT
+from tests.fixtures import ROOT, shared_fixtures
 
 
 def test_a_tiny_run_of_the_simulation_table() -> None:
@@ -47,3 +47,22 @@ def test_a_tiny_hostile_pattern_run_and_the_backtracking_contrast() -> None:
     # backtracking needs; RE2's own worst cases (the last two) are slower, still linear.
     assert all(float(row[1]) < 500 for row in rows[:-2])
     assert "python re, (a+)+$ on the 16 KiB line: did not finish in 0.5 s" in done.stdout
+
+
+def test_a_tiny_run_of_the_disruption_quality_table() -> None:
+    shared_fixtures("openshift")  # the simulation draws from origin's baseline files
+    sizes = ["--jobs", "1", "--good", "2", "--per-kind", "1", "--sizes", "5"]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "disruption_quality.py"), *sizes],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "aggregator" in done.stdout and "bayes/aggregator detection" in done.stdout
+
+
+def test_a_tiny_run_of_the_disruption_verdict_bench() -> None:
+    shared_fixtures("openshift")  # origin's files are the stored disruption baselines
+    sizes = ["--tests", "20", "--history", "5", "--repeat", "2"]
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "disruption_verdict.py"), *sizes],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert "ratio with/without" in done.stdout and "GET /disruption/allowed" in done.stdout
+    assert "'disruption': ('pass', 10)" in done.stdout

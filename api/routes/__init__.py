@@ -20,3 +20,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(artifacts.bp)
     app.register_blueprint(disruption_baselines.bp)
+    # -- disruption judging --
+    from api.routes import disruption_allowed
+
+    app.register_blueprint(disruption_allowed.bp)

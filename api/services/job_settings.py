@@ -15,6 +15,8 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `informing` | list of test names | [] | tests that are reported but never block |
 | `require_baseline` | bool | false | a job without a usable baseline fails (not just warns) |
 | `run_timeout` | duration, 1m to 30d | 12h | a run pending longer counts as `error` |
+| `disruption` | `block`, `inform`, `off` | `block` | a failed disruption check fails the job |
+| `disruption_policy` | `bayes`, `aggregator` | `bayes` | the disruption policy that decides |
 
 Every setting can weaken the gate, so changing any of them is an admin act, audited
 (:mod:`api.services.governance`).
@@ -36,6 +38,10 @@ from client.durations import parse_duration
 RUN_TIMEOUT_RANGE = (60.0, 30 * 86400.0)
 # Units always written (openapi.yaml states the same pattern): a bare "3600" is ambiguous.
 DURATION_PATTERN = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$")
+DISRUPTION_CHOICES: dict[str, tuple[str, ...]] = {
+    "disruption": ("block", "inform", "off"),
+    "disruption_policy": ("bayes", "aggregator"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,9 @@ class JobSettings:
     informing: frozenset[str] = frozenset()
     require_baseline: bool = False
     run_timeout: str = POLICY_DEFAULTS.run_timeout
+    # -- disruption and alert judging (SPEC §9) --
+    disruption: str = "block"
+    disruption_policy: str = "bayes"
 
     @classmethod
     def of(cls, job: Job) -> JobSettings:
@@ -95,6 +104,12 @@ class JobSettings:
                 values["run_timeout"] = raw["run_timeout"]
             else:
                 errors["run_timeout"] = ["must be a duration from 1m to 30d, e.g. 90m, 12h, 2d"]
+        for key, choices in DISRUPTION_CHOICES.items():
+            if key in raw:
+                if raw[key] in choices:
+                    values[key] = raw[key]
+                else:
+                    errors[key] = [f"must be one of {', '.join(choices)}"]
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
         for key in unknown:
             errors[key] = ["unknown setting"]

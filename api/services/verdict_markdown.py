@@ -8,6 +8,7 @@ links, HTML, mentions or table rows to a PR comment.
 from __future__ import annotations
 
 from api.markdown import code_span, inline
+from api.services import verdict_disruption_markdown
 from api.services.verdicts import PayloadVerdict
 
 ICONS = {"pass": "✅", "fail": "❌", "pending": "⏳"}
@@ -42,4 +43,5 @@ def render(verdict: PayloadVerdict) -> str:
                          f"| {rate} | {r.allowed_failures} | {r.p_value:.2g} |")
         if len(regressions) > MAX_ROWS:
             lines.append(f"\n… and {len(regressions) - MAX_ROWS} more (see the JSON verdict).")
+    lines += verdict_disruption_markdown.lines(verdict.jobs)
     return "\n".join(lines) + "\n"

@@ -31,7 +31,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.domain import Job, Payload
+from api.services import verdict_disruption
 from api.services.job_settings import JobSettings
+from api.services.verdict_disruption import DisruptionSection
 from api.stats import DEFAULT_POLICY, evaluate
 from api.stats.evidence import evidence_from_columns
 from api.stats.floor import FLOOR_RUNS
@@ -74,6 +76,7 @@ class JobVerdict:
     notes: dict[str, int]
     reason: str
     warnings: tuple[VerdictWarning, ...] = ()
+    disruption: DisruptionSection | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,9 +144,9 @@ def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInp
 
 
 def _stamp(payload_id: str, payload: Payload | None, inputs: Sequence[_JobInputs],
-           deadline_passed: bool, policy: str | None) -> str:
+           deadline_passed: bool, policy: str | None, disruption: Any = None) -> str:
     parts: list[Any] = [payload_id, policy, deadline_passed,
-                        payload.updated_at if payload else None]
+                        payload.updated_at if payload else None, disruption]
     for item in inputs:
         runs = item.runs
         parts.append((item.job.name, item.job.updated_at, item.expected,
@@ -188,7 +191,8 @@ def prepare(store: Store, payload_id: str, *, policy: str | None = None,
     deadline_passed = _deadline_passed(payload, moment)
     return PreparedVerdict(payload_id=payload_id, policy=policy, payload=payload,
                            inputs=tuple(inputs), deadline_passed=deadline_passed,
-                           etag=_stamp(payload_id, payload, inputs, deadline_passed, policy))
+                           etag=_stamp(payload_id, payload, inputs, deadline_passed, policy,
+                                       verdict_disruption.stamp(store)))
 
 
 def judge(store: Store, prepared: PreparedVerdict, *,
@@ -267,13 +271,14 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
         informing=settings.is_informing if settings.informing else None,
         **settings.knobs(policy),
     )
-    return JobVerdict(job=item.job.name, verdict=result.verdict.value, policy=policy,
-                      runs=summary, baseline=item.baseline,
-                      tests_checked=result.tests_checked, regressions=result.regressions,
-                      notes={**result.note_counts, **stale_notes},
-                      reason=_reason(result, summary, item.baseline, deadline_passed)
-                      + stale_reason,
-                      warnings=warnings)
+    verdict = JobVerdict(job=item.job.name, verdict=result.verdict.value, policy=policy,
+                         runs=summary, baseline=item.baseline,
+                         tests_checked=result.tests_checked, regressions=result.regressions,
+                         notes={**result.note_counts, **stale_notes},
+                         reason=_reason(result, summary, item.baseline, deadline_passed)
+                         + stale_reason,
+                         warnings=warnings)
+    return verdict_disruption.apply(store, payload_id, settings, verdict)
 
 
 def _usable(baseline: BaselineVersion | None) -> bool:

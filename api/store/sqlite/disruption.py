@@ -308,6 +308,9 @@ def _group_runs(job: str, rows: list[tuple[Any, ...]],
     n = len(VARIANT_FIELDS)
     heads: dict[str, tuple[Any, ...]] = {}
     seconds: dict[str, dict[MeasurementKey, int]] = {}
+    # One key object per distinct key: a history of 150 runs x 36 backends builds 36 keys, not
+    # 5,400, and the verdict's lookups by these keys hit the identity fast path.
+    interned: dict[tuple[Any, ...], MeasurementKey] = {}
     for row in rows:
         run_id = row[0]
         if run_id not in heads:
@@ -316,9 +319,11 @@ def _group_runs(job: str, rows: list[tuple[Any, ...]],
         key_kind = row[3 + n]
         if key_kind is None or (kind is not None and key_kind != kind.value):
             continue
-        name, namespace, level, value = row[4 + n:]
-        seconds[run_id][MeasurementKey(MeasurementKind(key_kind), name, namespace, level)] = \
-            int(value)
+        at = row[3 + n:7 + n]
+        key = interned.get(at)
+        if key is None:
+            key = interned[at] = MeasurementKey(MeasurementKind(key_kind), *at[1:])
+        seconds[run_id][key] = int(row[7 + n])
     return {run_id: RunMeasurements(job=job, run_id=run_id, variant=Variant(*head[3:]),
                                     seconds=seconds[run_id], payload=head[1],
                                     created=_created(head[2]))

@@ -1,0 +1,74 @@
+"""What every disruption judge answers: a status, why, and the runs with their seconds.
+
+Shared by the single-run rule (:mod:`api.disruption.single_run`) and the payload policies
+(:mod:`api.disruption.aggregator`, :mod:`api.disruption.bayes`), so the verdict renders one shape.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from api.disruption.model import MeasurementKey, RunMeasurements
+
+
+class CheckStatus(enum.StrEnum):
+    PASS = "pass"
+    FLAKE = "flake"
+    FAIL = "fail"
+    SKIPPED = "skipped"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSeconds:
+    """One run's seconds for a key, and whether the check counted it as passing."""
+
+    run_id: str
+    seconds: int
+    passed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadCheck:
+    """One payload-level check of one key (e.g. ``"P70 should not be worse"``)."""
+
+    key: MeasurementKey
+    check: str
+    status: CheckStatus
+    reason: str
+    runs: tuple[RunSeconds, ...] = ()
+    threshold: float | None = None
+    """The seconds a run (or the mean, for ``mean + 5 stddev``) was compared against."""
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadResult:
+    """One policy's judgement of one job's runs in a payload: every check of every key."""
+
+    policy: str
+    checks: tuple[PayloadCheck, ...]
+
+    @property
+    def status(self) -> CheckStatus:
+        """``fail`` if any check failed, ``pass`` if any passed, else ``skipped``."""
+        statuses = {check.status for check in self.checks}
+        if CheckStatus.FAIL in statuses:
+            return CheckStatus.FAIL
+        return CheckStatus.PASS if CheckStatus.PASS in statuses else CheckStatus.SKIPPED
+
+    @property
+    def failed(self) -> tuple[PayloadCheck, ...]:
+        return tuple(c for c in self.checks if c.status is CheckStatus.FAIL)
+
+
+def payload_seconds(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementKey]
+                    ) -> dict[MeasurementKey, tuple[tuple[str, int], ...]]:
+    """``(run_id, seconds)`` per key of every run that measured anything: a key the run did
+    not name counts 0 (SPEC §9 "Zeros matter"). Any measured key makes a run evidence for
+    both kinds, because an alerts file names only the alerts that fired: a clean run's is
+    empty, and its alerts are zeros, not missing. A run that measured nothing is no evidence.
+    """
+    measured = [run for run in runs if run.seconds]
+    return {key: tuple((run.run_id, run.seconds.get(key, 0)) for run in measured)
+            for key in keys}
