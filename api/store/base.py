@@ -60,6 +60,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,6 +78,9 @@ from api.domain import (
     WriteOutcome,
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+
+if TYPE_CHECKING:
+    from api.store.patterns import PatternStore
 
 
 class StoreError(Exception):
@@ -481,3 +485,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Free the lease if ``holder`` has it; otherwise do nothing."""
+
+    # -- patterns: curated failure patterns, matches, scans (api/store/patterns.py) -----------
+
+    @property
+    @abc.abstractmethod
+    def patterns(self) -> PatternStore:
+        """The patterns part; its contract is on :class:`api.store.patterns.PatternStore`."""
