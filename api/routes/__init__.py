@@ -11,3 +11,8 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)
+    # -- patterns: failure patterns and scans (SPEC section 10) --
+    from api.routes import patterns, scans
+
+    for module in (patterns, scans):
+        app.register_blueprint(module.bp)
