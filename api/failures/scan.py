@@ -2,7 +2,7 @@
 
 Pure and linear-time. :func:`compile_patterns` turns the non-retired patterns into a reusable
 :class:`CompiledSet`; :func:`scan` returns every (pattern version, line) match of one log. A log
-is read as UTF-8 bytes split at ``\\n``; line numbers start at 1.
+is read as UTF-8 bytes split at ``\\n`` (``\\r\\n`` too); line numbers start at 1.
 
 Why it is fast: scanning line by line from Python would cost a call per line, so the patterns
 applicable to a step are joined into one RE2 alternation in multi-line mode (RE2 runs it as one
@@ -105,6 +105,10 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
     text). A pattern with ``lines_from_end`` only matches that many lines from the log's end.
     """
     data = text.encode() if isinstance(text, str) else text
+    if b"\r\n" in data:
+        # Windows runners end lines with CRLF: `$` means before the CR too, and line text
+        # carries no CR (the line count does not change).
+        data = data.replace(b"\r\n", b"\n")
     plan = compiled.plan(step)
     if not plan.entries or not data:
         return []

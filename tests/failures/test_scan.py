@@ -92,6 +92,12 @@ def test_bytes_and_str_logs_scan_alike_and_the_last_line_needs_no_newline() -> N
     assert found(patterns, "") == []
 
 
+def test_crlf_line_ends_are_line_ends() -> None:
+    text = "Windows runner\r\nexit code 1.\r\nlast"
+    assert found([regex(1, r"\.$"), literal(2, "last"), regex(3, r"\r")], text) == [
+        (1, 2, 11, 12, "exit code 1."), (2, 3, 0, 4, "last")]
+
+
 def test_no_match_spans_a_line_break_and_anchors_mean_line_boundaries() -> None:
     text = "foo\nbar\nfoo bar\n"
     patterns = [regex(1, r"foo\s+bar"), regex(2, r"foo[^x]bar"), regex(3, r"^bar$"),
