@@ -27,22 +27,48 @@ from __future__ import annotations
 import functools
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from api.domain import RunStatus
+from api.domain import Page, RunStatus
 from api.failures.model import LineMatch, Pattern
 from api.failures.scan import CompiledSet, compile_patterns, scan
 from api.store import Store, StoreError
 from api.store.patterns import LogScan, ScanKind, ScanRecord, ScanState
 
-if TYPE_CHECKING:
-    from api.store.logs import LogRef
-
 PAGE = 200  # logs per page of a background scan: one cursor write per page
 LEASE_S = 120.0  # renewed after every page; a dead worker's scan resumes after this
 DEFAULT_PASSING_EVERY = 4
+
+
+class LogRef(Protocol):
+    """A stored log as the log store's walk names it (``api.store.logs.LogRef``)."""
+
+    @property
+    def job(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def run_status(self) -> RunStatus: ...
+
+
+class LogWalk(Protocol):
+    """What scans read of the log store (``store.logs``, :class:`api.store.logs.LogStore`):
+    a walk over stored logs without their texts, and texts in batches."""
+
+    def logs_page(self, *, after: str | None = None, since: datetime | None = None,
+                  job: str | None = None, limit: int) -> Page: ...
+
+    def get_texts(self, keys: Sequence[tuple[str, str, str]]
+                  ) -> Mapping[tuple[str, str, str], str]: ...
+
+
+def _logs(store: Store) -> LogWalk:
+    # The log store part (store.logs) comes from the logs branch, merged separately.
+    return getattr(store, "logs")  # noqa: B009
 
 
 def scans_log(job: str, run_id: str, status: RunStatus, passing_every: int) -> bool:
@@ -96,7 +122,7 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
                 todo.append((ref, missing))
     if not todo:
         return 0, 0
-    texts = store.logs.get_texts([(r.job, r.run_id, r.step) for r, _ in todo])
+    texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in todo])
     results = []
     for ref, missing in todo:
         text = texts.get((ref.job, ref.run_id, ref.step))
@@ -152,7 +178,7 @@ def run_scan(store: Store, scan_id: int, *, holder: str, page: int = PAGE,
             if not patterns:
                 return store.patterns.update_scan(scan_id, state=ScanState.DONE, cursor=None,
                                                   logs_scanned=scanned, matches=matched)
-            found = store.logs.logs_page(after=cursor, since=record.since, job=record.job,
+            found = _logs(store).logs_page(after=cursor, since=record.since, job=record.job,
                                          limit=page)
             logs, hits = scan_refs(store, found.items, patterns, passing_every=passing_every)
             scanned, matched, cursor = scanned + logs, matched + hits, found.next_cursor
