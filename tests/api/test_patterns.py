@@ -7,6 +7,10 @@ from typing import Any
 import pytest
 from werkzeug.test import TestResponse
 
+from api import create_app
+from api.config import load_config
+from api.services import patterns
+from api.serving.scan_schedule import check_scan_config
 from api.store import open_store
 from api.store.patterns import ScanKind
 from tests.conftest import ApiClient
@@ -119,3 +123,25 @@ def test_post_scans_queues_a_rescan_and_get_shows_it(api: ApiClient) -> None:
     assert body is not None and body["kind"] == "rescan" and body["state"] == "queued"
     got = api.get(f"/scans/{body['id']}").json
     assert got is not None and got["job"] == "j" and got["since"] is not None
+
+
+@pytest.mark.parametrize("env, word", [
+    ({"FLAKEGATE_SCAN_EVERY": "soon"}, "SCAN_EVERY"),
+    ({"FLAKEGATE_GENERIC_PATTERN_SHARE": "most"}, "GENERIC_PATTERN_SHARE"),
+    ({"FLAKEGATE_GENERIC_PATTERN_SHARE": "150"}, "between 0 and 1"),
+    ({"FLAKEGATE_SCAN_PASSING_EVERY": "-1"}, "SCAN_PASSING_EVERY"),
+])
+def test_bad_scan_settings_are_refused_in_one_line(env: dict[str, str], word: str) -> None:
+    with pytest.raises(ValueError, match=word):
+        check_scan_config(load_config(environ=env))
+    check_scan_config(load_config(environ={}))  # the defaults are fine
+    assert patterns.generic_share("30") == 0.3  # a percentage reads as one
+
+
+def test_a_custom_generic_share_is_reported(api: ApiClient, database_url: str) -> None:
+    custom = ApiClient(create_app({"DATABASE": database_url, "ADMIN_TOKEN": api.token,
+                                   "GENERIC_PATTERN_SHARE": "0.05"}), api.token)
+    pid = custom.post("/patterns", json=OOM).json["id"]  # type: ignore[index]
+    generic = custom.get(f"/patterns/{pid}").json["generic"]  # type: ignore[index]
+    assert generic["threshold"] == 0.05 and not generic["too_generic"]
+    assert generic["failed_logs"] == 0  # nothing scanned yet: not judged on nothing
