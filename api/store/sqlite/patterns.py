@@ -219,42 +219,49 @@ class SqlitePatterns(PatternStore):
         scan = LogScan(job, run_id, step, dict(pattern_versions_scanned), tuple(matches))
         check_scan(scan)
         with self._db.write() as tx:
-            pk = _run_pks(tx.conn, job, [run_id]).get(run_id)
-            if pk is None:
+            if run_id not in _run_pks(tx.conn, job, [run_id]):
                 raise NotFound(f"run {run_id!r} of job {job!r} does not exist")
-            self._apply(tx.conn, pk, scan)
+            self._apply(tx.conn, [scan])
 
     def replace_matches_batch(self, scans: Sequence[LogScan]) -> None:
         for scan in scans:
             check_scan(scan)
-        by_job: dict[str, list[str]] = {}
-        for scan in scans:
-            by_job.setdefault(scan.job, []).append(scan.run_id)
         with self._db.write() as tx:
-            pks = {job: _run_pks(tx.conn, job, run_ids) for job, run_ids in by_job.items()}
-            for scan in scans:
-                pk = pks[scan.job].get(scan.run_id)
-                if pk is not None:
-                    self._apply(tx.conn, pk, scan)
+            self._apply(tx.conn, scans)
 
     @staticmethod
-    def _apply(conn: sqlite3.Connection, pk: int, scan: LogScan) -> None:
-        row = conn.execute("SELECT applied FROM log_scans WHERE run_pk = ? AND step = ?",
-                           (pk, scan.step)).fetchone()
-        applied, taken = merge_applied({} if row is None else json.loads(row[0]),
-                                       scan.versions)
-        if not taken:
-            return
-        conn.execute("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id IN"
-                     " (SELECT value FROM json_each(?))", (pk, scan.step, json.dumps(taken)))
-        conn.executemany(
-            "INSERT INTO matches (run_pk, step, pattern_id, version, line_number, start, end,"
-            " line_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [(pk, scan.step, m.pattern_id, m.pattern_version, m.line_number, m.start, m.end,
-              m.line_text) for m in scan.matches if m.pattern_id in taken])
-        conn.execute("INSERT INTO log_scans (run_pk, step, applied) VALUES (?, ?, ?)"
-                     " ON CONFLICT (run_pk, step) DO UPDATE SET applied = excluded.applied",
-                     (pk, scan.step, json.dumps(applied, sort_keys=True)))
+    def _apply(conn: sqlite3.Connection, scans: Sequence[LogScan]) -> None:
+        """Apply many logs' scans with a handful of set-wise statements (a page of a backfill
+        is one transaction of a few ``executemany``, not several statements per log)."""
+        pks: dict[tuple[str, str], int] = {}
+        for job in {scan.job for scan in scans}:
+            for run_id, run_pk in _run_pks(conn, job, [s.run_id for s in scans
+                                                       if s.job == job]).items():
+                pks[(job, run_id)] = run_pk
+        records = {(int(pk), str(step)): json.loads(applied) for pk, step, applied in
+                   conn.execute("SELECT run_pk, step, applied FROM log_scans WHERE run_pk IN"
+                                " (SELECT value FROM json_each(?))",
+                                (json.dumps(sorted(set(pks.values()))),))}
+        drop, rows, written = [], [], []
+        for scan in scans:
+            pk = pks.get((scan.job, scan.run_id))
+            if pk is None:  # the run is gone
+                continue
+            applied, taken = merge_applied(records.get((pk, scan.step), {}), scan.versions)
+            if not taken:
+                continue
+            records[(pk, scan.step)] = applied  # a later scan of the same log sees this one
+            drop += [(pk, scan.step, pid) for pid in taken]
+            rows += [(pk, scan.step, m.pattern_id, m.pattern_version, m.line_number, m.start,
+                      m.end, m.line_text) for m in scan.matches if m.pattern_id in taken]
+            written.append((pk, scan.step, json.dumps(applied, sort_keys=True)))
+        conn.executemany("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id = ?",
+                         drop)
+        conn.executemany("INSERT INTO matches (run_pk, step, pattern_id, version, line_number,"
+                         " start, end, line_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO log_scans (run_pk, step, applied) VALUES (?, ?, ?)"
+                         " ON CONFLICT (run_pk, step) DO UPDATE SET applied = excluded.applied",
+                         written)
 
     def applied_versions(self, job: str, keys: Sequence[tuple[str, str]]
                          ) -> dict[tuple[str, str], dict[int, int]]:
