@@ -11,6 +11,11 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)
+    # -- build logs (issue 13) --
+    from api.routes import logs
+
+    app.register_blueprint(logs.bp)
+
     # -- patterns: failure patterns and scans (SPEC section 10) --
     from api.routes import patterns, scans
 

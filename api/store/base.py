@@ -78,6 +78,7 @@ from api.domain import (
     WriteOutcome,
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+from api.store.logs import LogStore
 
 if TYPE_CHECKING:
     from api.store.patterns import PatternStore
@@ -485,6 +486,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Free the lease if ``holder`` has it; otherwise do nothing."""
+
+    # -- build logs (issue 13): a part of its own, see api/store/logs.py ------------------------
+    @property
+    @abc.abstractmethod
+    def logs(self) -> LogStore:
+        """The build logs of runs' steps (:class:`~api.store.logs.LogStore`)."""
 
     # -- patterns: curated failure patterns, matches, scans (api/store/patterns.py) -----------
 

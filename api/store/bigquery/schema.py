@@ -116,6 +116,16 @@ TABLES: tuple[Table, ...] = (
                             ("state", S, R), ("attempts", I, R), ("reason", S, N),
                             ("job", S, N), ("run_id", S, N), ("first_seen", T, R)),
           cluster=("batch",)),
+    # --- build logs (issue 13): one row per (run, step) naming its current generation of
+    # compressed chunks (zlib, at most 1 MiB each, base64 text: see logs.py).
+    Table("logs", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                   ("chunks", I, R), ("sha256", S, R), ("size", I, R), ("lines", I, R),
+                   ("received_bytes", I, R), ("omitted_bytes", I, R), ("omitted_lines", I, R),
+                   ("cut_lines", I, R), ("source", S, R), ("stored_at", T, R)),
+          cluster=("job", "run_id")),
+    Table("log_chunks", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                         ("seq", I, R), ("data", S, R)),
+          cluster=("job", "run_id", "step")),
     # -- patterns: curated failure patterns, their versions and audit log, each log's scan
     # record ({pattern id: [version, gen]}), matches (under the gen of the scan that found
     # them; see api/store/bigquery/matches.py) and background scans.

@@ -56,6 +56,7 @@ from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
+from api.store.sqlite.logs import SqliteLogs
 from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
@@ -84,6 +85,7 @@ class SqliteStore(Store):
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
+        self._logs = SqliteLogs(self.db)
         self._patterns = SqlitePatterns(self.db)
 
     @property
@@ -343,6 +345,12 @@ class SqliteStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- build logs (see logs.py) ------------------------------------------------------------
+
+    @property
+    def logs(self) -> SqliteLogs:
+        return self._logs
 
     # -- patterns (see patterns.py) --------------------------------------------------------------
 
