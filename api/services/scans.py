@@ -67,8 +67,7 @@ class LogWalk(Protocol):
 
 
 def _logs(store: Store) -> LogWalk:
-    # The log store part (store.logs) comes from the logs branch, merged separately.
-    return getattr(store, "logs")  # noqa: B009
+    return store.logs
 
 
 def scans_log(job: str, run_id: str, status: RunStatus, passing_every: int) -> bool:
@@ -102,6 +101,18 @@ def scan_arrived(store: Store, job: str, run_id: str, step: str, text: str,
     return len(matches)
 
 
+def scan_stored(store: Store, job: str, run_id: str, step: str, *,
+                passing_every: int = DEFAULT_PASSING_EVERY) -> int | None:
+    """:func:`scan_arrived` for a log already in the store (the ``on_log_stored`` listener:
+    :mod:`api.routes.scans` registers it with the server's ``SCAN_PASSING_EVERY``)."""
+    run = store.get_run(job, run_id)
+    stored = store.logs.get_log(job, run_id, step)
+    if run is None or stored is None:  # deleted meanwhile
+        return None
+    return scan_arrived(store, job, run_id, step, stored.text, run.spec.status,
+                        passing_every=passing_every)
+
+
 def pending(patterns: Sequence[Pattern], applied: dict[int, int]) -> list[Pattern]:
     """The patterns whose current version this log has not had applied."""
     return [p for p in patterns if applied.get(p.id, 0) < p.version]
@@ -115,7 +126,8 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
     todo: list[tuple[LogRef, list[Pattern]]] = []
     for job in sorted({r.job for r in chosen}):
         mine = [r for r in chosen if r.job == job]
-        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine])
+        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine],
+                                                  [p.id for p in patterns])
         for ref in mine:
             missing = pending(patterns, applied.get((ref.run_id, ref.step), {}))
             if missing:

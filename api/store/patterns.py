@@ -196,9 +196,11 @@ class PatternStore(abc.ABC):
         (each log's scan stays atomic); a log whose run is gone is skipped."""
 
     @abc.abstractmethod
-    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]]
+    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]],
+                         pattern_ids: Sequence[int] | None = None
                          ) -> dict[tuple[str, str], dict[int, int]]:
-        """The pattern versions applied to each scanned ``(run_id, step)`` among ``keys``."""
+        """The pattern versions applied to each scanned ``(run_id, step)`` among ``keys``, of
+        the patterns ``pattern_ids`` only when given (a key with none of them is absent)."""
 
     @abc.abstractmethod
     def run_matches(self, job: str, run_ids: Sequence[str]) -> dict[str, list[Match]]:

@@ -4,6 +4,7 @@ admin-only and audited, and ``flakegate patterns import|export`` round-trips ide
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 from client.cli import main
 from client.exit_status import ExitStatus
 from tests.live_server import LiveServer
+from tests.server.conftest import ADMIN
 
 
 def _write_token(live_server: LiveServer, capsys: pytest.CaptureFixture[str]) -> str:
@@ -89,3 +91,39 @@ def test_patterns_import_is_idempotent_and_export_round_trips(
     bad.write_text('[{"expression": "(a)\\\\1", "syntax": "regex"}]')
     assert main(["patterns", "import", str(bad)]) == ExitStatus.ERROR
     assert "back" in capsys.readouterr().err.lower()
+
+
+def test_the_server_backfills_a_new_pattern_and_the_cli_scan_follows_a_rescan(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    server = LiveServer(f"sqlite:///{tmp_path / 'scan.db'}", ADMIN, workers=2,
+                        extra_env={"FLAKEGATE_SCAN_EVERY": "0.2s",
+                                   "FLAKEGATE_SCAN_PASSING_EVERY": "1"}).start()
+    try:
+        url, admin = server.url, server.headers()
+        for run_id, status in (("1", "failure"), ("2", "success"), ("3", "failure")):
+            requests.put(f"{url}/jobs/j/runs/{run_id}", json={"status": status},
+                         headers=admin, timeout=10).raise_for_status()
+            requests.put(f"{url}/jobs/j/runs/{run_id}/logs/build", data="a\nKilled\nb\n",
+                         headers={**admin, "Content-Type": "text/plain"},
+                         timeout=10).raise_for_status()
+        pid = requests.post(f"{url}/patterns", json={"expression": "Killed"}, headers=admin,
+                            timeout=10).json()["id"]
+        deadline = time.monotonic() + 30
+        while True:  # a worker's scan thread runs the backfill the create queued
+            generic = requests.get(f"{url}/patterns/{pid}", headers=admin,
+                                   timeout=10).json()["generic"]
+            if generic["failed_logs"] == 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert (generic["failed_logs"], generic["failed_matched"]) == (2, 2)
+        assert (generic["passing_logs"], generic["passing_matched"]) == (1, 1)
+        assert generic["too_generic"]  # it matches every log, passing ones too
+
+        monkeypatch.setenv("FLAKEGATE_URL", url)
+        monkeypatch.setenv("FLAKEGATE_TOKEN", ADMIN)
+        assert main(["scan", "--since", "1d", "--job", "j"]) == ExitStatus.OK
+        progress = capsys.readouterr().err.strip().splitlines()
+        assert progress[-1].endswith(": done, 0 logs scanned, 0 matches")  # nothing was new
+    finally:
+        server.stop()

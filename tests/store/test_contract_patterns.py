@@ -210,3 +210,15 @@ def test_scans_backfill_once_per_version_and_progress(store: Store) -> None:
     assert p.get_scan(99999) is None
     with pytest.raises(NotFound):
         p.update_scan(99999, state=ScanState.DONE, cursor=None, logs_scanned=0, matches=0)
+
+
+def test_applied_versions_of_some_patterns_only(store: Store) -> None:
+    p = store.patterns
+    run(store, "j", "1")
+    a, b = p.create_pattern(OOM, actor="a").id, p.create_pattern(NET, actor="a").id
+    p.replace_matches("j", "1", "build", {a: 1, b: 1}, [])
+    p.replace_matches("j", "1", "test", {a: 1}, [])
+    keys = [("1", "build"), ("1", "test")]
+    assert p.applied_versions("j", keys, [b]) == {("1", "build"): {b: 1}}
+    assert p.applied_versions("j", keys, []) == {}
+    assert p.applied_versions("j", keys) == {("1", "build"): {a: 1, b: 1}, ("1", "test"): {a: 1}}

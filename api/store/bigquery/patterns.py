@@ -230,9 +230,16 @@ class BigQueryPatterns(PatternStore):
         for scan in scans:
             self._matches.replace(scan, must_exist=False)
 
-    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]]
+    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]],
+                         pattern_ids: Sequence[int] | None = None
                          ) -> dict[tuple[str, str], dict[int, int]]:
-        return self._matches.applied_versions(job, keys)
+        applied = self._matches.applied_versions(job, keys)
+        if pattern_ids is None:
+            return applied
+        wanted = {int(i) for i in pattern_ids}
+        kept = {key: {pid: v for pid, v in versions.items() if pid in wanted}
+                for key, versions in applied.items()}
+        return {key: versions for key, versions in kept.items() if versions}
 
     def run_matches(self, job: str, run_ids: Sequence[str]) -> dict[str, list[Match]]:
         return self._matches.run_matches(job, run_ids)

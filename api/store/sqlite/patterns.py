@@ -28,7 +28,7 @@ from api.store.patterns import (
     ScanRecord,
     ScanState,
 )
-from api.store.patterns_rows import check_draft, check_scan, merge_applied
+from api.store.patterns_rows import check_draft, check_scan
 from api.store.rows import check_limit
 from api.store.sqlite.db import Database
 
@@ -90,6 +90,18 @@ def _insert_version(conn: sqlite3.Connection, pattern_id: int, version: int,
          json.dumps(list(draft.tags), ensure_ascii=False),
          json.dumps(list(draft.steps), ensure_ascii=False), draft.specificity,
          draft.lines_from_end, draft.description, at, actor))
+
+
+def _versions(conn: sqlite3.Connection, pks: Sequence[int],
+              pattern_ids: Sequence[int] | None) -> list[tuple[Any, ...]]:
+    """Applied (run_pk, step, pattern id, version) rows of the runs, of some patterns only."""
+    sql = ("SELECT run_pk, step, pattern_id, version FROM log_scans"
+           " WHERE run_pk IN (SELECT value FROM json_each(?))")
+    if pattern_ids is None:  # two statements: an OR of both would defeat the primary key
+        return conn.execute(sql, (json.dumps(list(pks)),)).fetchall()
+    return conn.execute(sql + " AND pattern_id IN (SELECT value FROM json_each(?))",
+                        (json.dumps(list(pks)), json.dumps([int(i) for i in pattern_ids]))
+                        ).fetchall()
 
 
 def _run_pks(conn: sqlite3.Connection, job: str, run_ids: Sequence[str]) -> dict[str, int]:
@@ -238,47 +250,46 @@ class SqlitePatterns(PatternStore):
             for run_id, run_pk in _run_pks(conn, job, [s.run_id for s in scans
                                                        if s.job == job]).items():
                 pks[(job, run_id)] = run_pk
-        records = {(int(pk), str(step)): json.loads(applied) for pk, step, applied in
-                   conn.execute("SELECT run_pk, step, applied FROM log_scans WHERE run_pk IN"
-                                " (SELECT value FROM json_each(?))",
-                                (json.dumps(sorted(set(pks.values()))),))}
+        current = {(int(pk), str(step), int(pid)): int(version)
+                   for pk, step, pid, version in _versions(
+                       conn, sorted(set(pks.values())),
+                       sorted({pid for scan in scans for pid in scan.versions}))}
         drop, rows, written = [], [], []
         for scan in scans:
             pk = pks.get((scan.job, scan.run_id))
             if pk is None:  # the run is gone
                 continue
-            applied, taken = merge_applied(records.get((pk, scan.step), {}), scan.versions)
-            if not taken:
-                continue
-            records[(pk, scan.step)] = applied  # a later scan of the same log sees this one
-            drop += [(pk, scan.step, pid) for pid in taken]
+            taken = set()
+            for pid, version in scan.versions.items():
+                # A version older than the one applied is ignored: a late scan never undoes
+                # a newer one.
+                if current.get((pk, scan.step, pid), 0) <= version:
+                    current[(pk, scan.step, pid)] = version
+                    taken.add(pid)
+                    drop.append((pk, scan.step, pid))
+                    written.append((pk, scan.step, pid, version))
             rows += [(pk, scan.step, m.pattern_id, m.pattern_version, m.line_number, m.start,
                       m.end, m.line_text) for m in scan.matches if m.pattern_id in taken]
-            written.append((pk, scan.step, json.dumps(applied, sort_keys=True)))
         conn.executemany("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id = ?",
                          drop)
         conn.executemany("INSERT INTO matches (run_pk, step, pattern_id, version, line_number,"
                          " start, end, line_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO log_scans (run_pk, step, applied) VALUES (?, ?, ?)"
-                         " ON CONFLICT (run_pk, step) DO UPDATE SET applied = excluded.applied",
-                         written)
+        conn.executemany("INSERT INTO log_scans (run_pk, step, pattern_id, version)"
+                         " VALUES (?, ?, ?, ?) ON CONFLICT (run_pk, step, pattern_id)"
+                         " DO UPDATE SET version = excluded.version", written)
 
-    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]]
+    def applied_versions(self, job: str, keys: Sequence[tuple[str, str]],
+                         pattern_ids: Sequence[int] | None = None
                          ) -> dict[tuple[str, str], dict[int, int]]:
         with self._db.read() as conn:
             pks = _run_pks(conn, job, sorted({run_id for run_id, _ in keys}))
-            if not pks:
-                return {}
             ids = {pk: run_id for run_id, pk in pks.items()}
             wanted = set(keys)
             out: dict[tuple[str, str], dict[int, int]] = {}
-            for pk, step, applied in conn.execute(
-                    "SELECT run_pk, step, applied FROM log_scans"
-                    " WHERE run_pk IN (SELECT value FROM json_each(?))",
-                    (json.dumps(list(ids)),)):
+            for pk, step, pid, version in _versions(conn, list(ids), pattern_ids):
                 key = (ids[int(pk)], str(step))
                 if key in wanted:
-                    out[key] = {int(k): int(v) for k, v in json.loads(applied).items()}
+                    out.setdefault(key, {})[int(pid)] = int(version)
             return out
 
     def run_matches(self, job: str, run_ids: Sequence[str]) -> dict[str, list[Match]]:
@@ -312,14 +323,12 @@ class SqlitePatterns(PatternStore):
                            matches=int(lines)) for pid, name, day, runs, lines in rows]
 
     def pattern_coverage(self, pattern_id: int) -> PatternCoverage:
-        key = str(int(pattern_id))
         row = self._db.conn.execute(
             "SELECT r.status, count(*), sum(EXISTS (SELECT 1 FROM matches m WHERE"
-            " m.run_pk = s.run_pk AND m.step = s.step AND m.pattern_id = ?))"
+            " m.run_pk = s.run_pk AND m.step = s.step AND m.pattern_id = s.pattern_id))"
             " FROM log_scans s JOIN runs r ON r.pk = s.run_pk"
-            " WHERE json_extract(s.applied, '$.\"' || ? || '\"') IS NOT NULL"
-            " AND r.status IN ('failure', 'success') GROUP BY r.status",
-            (int(pattern_id), key)).fetchall()
+            " WHERE s.pattern_id = ? AND r.status IN ('failure', 'success') GROUP BY r.status",
+            (int(pattern_id),)).fetchall()
         found = {status: (int(n), int(m or 0)) for status, n, m in row}
         failed, passed = found.get("failure", (0, 0)), found.get("success", (0, 0))
         return PatternCoverage(failed[0], failed[1], passed[0], passed[1])

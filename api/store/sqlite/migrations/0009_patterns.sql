@@ -41,14 +41,17 @@ CREATE TABLE pattern_audit (
 );
 CREATE INDEX pattern_audit_by_pattern ON pattern_audit (pattern_id, seq);
 
--- What each scanned log (run, step) had applied: {"pattern id": version} as JSON text, so
--- that a rescan applies only versions not yet applied (new patterns and edits).
+-- What each scanned log (run, step) had applied: one row per pattern, the version applied, so
+-- a rescan applies only versions not yet applied (new patterns and edits), and a backfill of
+-- one pattern reads and writes only that pattern's rows.
 CREATE TABLE log_scans (
-    run_pk  INTEGER NOT NULL,
-    step    TEXT    NOT NULL,
-    applied TEXT    NOT NULL,
-    PRIMARY KEY (run_pk, step)
+    run_pk     INTEGER NOT NULL,
+    step       TEXT    NOT NULL,
+    pattern_id INTEGER NOT NULL,
+    version    INTEGER NOT NULL,
+    PRIMARY KEY (run_pk, step, pattern_id)
 ) WITHOUT ROWID;
+CREATE INDEX log_scans_by_pattern ON log_scans (pattern_id);
 
 -- One row per (pattern version, line) found; line_text is the line as scanned (already cut
 -- to its last 5,000 characters by the scanner).
