@@ -136,12 +136,17 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
         return 0, 0
     texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in todo])
     results = []
+    # Logs of a page mostly lack the same patterns: compile each distinct set once.
+    compiled: dict[tuple[tuple[int, int], ...], CompiledSet] = {}
     for ref, missing in todo:
         text = texts.get((ref.job, ref.run_id, ref.step))
-        if text is not None:  # deleted meanwhile
-            results.append(LogScan(ref.job, ref.run_id, ref.step,
-                                   {p.id: p.version for p in missing},
-                                   scan_text(missing, text, ref.step)))
+        if text is None:  # deleted meanwhile
+            continue
+        key = tuple((p.id, p.version) for p in missing)
+        if key not in compiled:
+            compiled[key] = _compiled(tuple(missing))
+        results.append(LogScan(ref.job, ref.run_id, ref.step, dict(key),
+                               scan(compiled[key], text, step=ref.step)))
     store.patterns.replace_matches_batch(results)
     return len(results), sum(len(r.matches) for r in results)
 

@@ -266,12 +266,13 @@ class SqlitePatterns(PatternStore):
                 if current.get((pk, scan.step, pid), 0) <= version:
                     current[(pk, scan.step, pid)] = version
                     taken.add(pid)
-                    drop.append((pk, scan.step, pid))
                     written.append((pk, scan.step, pid, version))
+            if taken:
+                drop.append((pk, scan.step, json.dumps(sorted(taken))))
             rows += [(pk, scan.step, m.pattern_id, m.pattern_version, m.line_number, m.start,
                       m.end, m.line_text) for m in scan.matches if m.pattern_id in taken]
-        conn.executemany("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id = ?",
-                         drop)
+        conn.executemany("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id IN"
+                         " (SELECT value FROM json_each(?))", drop)
         conn.executemany("INSERT INTO matches (run_pk, step, pattern_id, version, line_number,"
                          " start, end, line_text) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany("INSERT INTO log_scans (run_pk, step, pattern_id, version)"
