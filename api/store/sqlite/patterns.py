@@ -259,16 +259,19 @@ class SqlitePatterns(PatternStore):
             pk = pks.get((scan.job, scan.run_id))
             if pk is None:  # the run is gone
                 continue
-            taken = set()
+            taken, replaced = set(), set()
             for pid, version in scan.versions.items():
                 # A version older than the one applied is ignored: a late scan never undoes
                 # a newer one.
-                if current.get((pk, scan.step, pid), 0) <= version:
+                applied = current.get((pk, scan.step, pid))
+                if applied is None or applied <= version:
                     current[(pk, scan.step, pid)] = version
                     taken.add(pid)
                     written.append((pk, scan.step, pid, version))
-            if taken:
-                drop.append((pk, scan.step, json.dumps(sorted(taken))))
+                    if applied is not None:  # only an applied pattern can have matches
+                        replaced.add(pid)
+            if replaced:
+                drop.append((pk, scan.step, json.dumps(sorted(replaced))))
             rows += [(pk, scan.step, m.pattern_id, m.pattern_version, m.line_number, m.start,
                       m.end, m.line_text) for m in scan.matches if m.pattern_id in taken]
         conn.executemany("DELETE FROM matches WHERE run_pk = ? AND step = ? AND pattern_id IN"
