@@ -49,7 +49,8 @@ CREATE TABLE log_scans (
     step       TEXT    NOT NULL,
     pattern_id INTEGER NOT NULL,
     version    INTEGER NOT NULL,
-    PRIMARY KEY (run_pk, step, pattern_id)
+    -- pattern_id before step: "these runs' rows of this pattern" is a key lookup per run.
+    PRIMARY KEY (run_pk, pattern_id, step)
 ) WITHOUT ROWID;
 CREATE INDEX log_scans_by_pattern ON log_scans (pattern_id);
 
