@@ -28,6 +28,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_PARTS": 200,
     # -- build logs (issue 13): a step's log beyond this keeps its head and tail --------------
     "MAX_LOG_BYTES": 64 * 1024 * 1024,
+    # -- patterns: failure patterns and scans (docs/failure-patterns.md) ----------------------
+    # A pattern matching more than this share of scanned failed (or of passing) runs' logs is
+    # flagged too generic in GET /patterns/{id}.
+    "GENERIC_PATTERN_SHARE": "0.3",
+    # One passing run in this many has its logs scanned (1: all, 0: none): api/services/scans.py.
+    "SCAN_PASSING_EVERY": 4,
+    # How often each server worker looks for queued or interrupted scans (a duration; 0: off).
+    "SCAN_EVERY": "10s",
 }
 
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,

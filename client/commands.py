@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from client import baseline, disruption, errors
+from client import baseline, disruption, errors, patterns
 from client.api import Client
 from client.ci_env import detect
 from client.cli_support import (
@@ -260,6 +260,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     if "baseline" not in subparsers.choices:  # the server's register added it, with --db
         baseline.register(subparsers)
     disruption.register(subparsers)  # SPEC §9: client/disruption.py
+    patterns.register(subparsers)  # patterns: scan, patterns import|export (client/patterns.py)
     upload = subparsers.add_parser(
         "upload", help="record a run and attach its JUnit files",
         description="PUT the run, then POST the JUnit files matching the patterns "

@@ -66,3 +66,21 @@ def test_a_tiny_run_of_the_disruption_verdict_bench() -> None:
     assert done.returncode == 0, done.stderr
     assert "ratio with/without" in done.stdout and "GET /disruption/allowed" in done.stdout
     assert "'disruption': ('pass', 10)" in done.stdout
+    # A 64 KiB hostile line takes RE2 milliseconds, never the seconds backtracking needs.
+    assert all(float(row[1]) < 500 for row in rows)
+    assert "python re, (a+)+$ on the 64 KiB line: did not finish in 0.5 s" in done.stdout
+
+
+def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "scan_incremental.py"),
+                           "--runs", "60", "--log-size", "1500"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = dict(line.split(": ", 1) for line in done.stdout.splitlines())
+    assert out["history"].startswith("60 failed runs")
+    # The first scan and the full rescan scanned every log; the backfill applied one pattern.
+    first, incremental, full = (out[key].split(", ") for key in (
+        "first scan, 100 patterns", "incremental, 1 new pattern", "full rescan, 101 patterns"))
+    assert first[1] == incremental[1] == full[1] == "60 logs"
+    assert int(full[2].split()[0]) >= int(first[2].split()[0]) > 0
+    assert out["ratio incremental/full"].startswith("1/")

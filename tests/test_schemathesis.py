@@ -41,6 +41,12 @@ VALIDITY_BEYOND_SCHEMA = {
     # -- disruption data (SPEC §9) --
     ("POST", "/jobs/{job}/runs/{run_id}/artifacts"): "files must be JUnit or measurement files",
     ("GET", "/disruption/baselines"): "a cursor is opaque; a version must exist",
+    # -- patterns --
+    ("GET", "/patterns"): "a cursor is opaque",
+    ("POST", "/patterns"): "a regex must be one the linear-time engine runs",
+    ("PATCH", "/patterns/{pattern_id}"): "a regex must be one the linear-time engine runs",
+    ("GET", "/patterns/stats"): "since must be a duration or an ISO 8601 time",
+    ("POST", "/scans"): "since must be a duration or an ISO 8601 time",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -24,3 +24,9 @@ def register_blueprints(app: Flask) -> None:
     from api.routes import disruption_allowed
 
     app.register_blueprint(disruption_allowed.bp)
+
+    # -- patterns: failure patterns and scans (SPEC section 10) --
+    from api.routes import patterns, scans
+
+    for module in (patterns, scans):
+        app.register_blueprint(module.bp)

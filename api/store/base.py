@@ -82,6 +82,7 @@ from api.store.logs import LogStore
 
 if TYPE_CHECKING:
     from api.store.disruption import DisruptionStore
+    from api.store.patterns import PatternStore
 
 
 class StoreError(Exception):
@@ -499,3 +500,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def disruption(self) -> DisruptionStore:
         """The store's part for run measurements and their baseline versions."""
+
+    # -- patterns: curated failure patterns, matches, scans (api/store/patterns.py) -----------
+
+    @property
+    @abc.abstractmethod
+    def patterns(self) -> PatternStore:
+        """The patterns part; its contract is on :class:`api.store.patterns.PatternStore`."""

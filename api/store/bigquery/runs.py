@@ -216,6 +216,10 @@ class BigQueryRuns:
             if row.mgen is not None:  # the run's measurements (api/store/bigquery/disruption.py)
                 c.execute(f"DELETE FROM {c.table('measurements')} WHERE job = @job"
                           " AND run_id = @run_id", job=job, run_id=run_id)
+            # The run's failure-pattern matches and scan records (api/store/bigquery/matches.py).
+            for table in ("matches", "log_scans"):
+                c.execute(f"DELETE FROM {c.table(table)} WHERE job = @job AND run_id = @run_id",
+                          job=job, run_id=run_id)
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         row = self._run_row(job, run_id)

@@ -146,6 +146,31 @@ TABLES: tuple[Table, ...] = (
         ("job_runs", I, R), ("p50", F, N), ("p75", F, N), ("p95", F, R), ("p99", F, R),
         ("mean", F, N), ("stddev", F, N), ("first_observed", T, N),
         ("last_observed", T, N)), cluster=("kind", "version", "name")),
+    # -- patterns: curated failure patterns, their versions and audit log, each log's scan
+    # record ({pattern id: [version, gen]}), matches (under the gen of the scan that found
+    # them; see api/store/bigquery/matches.py) and background scans.
+    Table("patterns", (("id", I, R), ("version", I, R), ("author", S, R),
+                       ("created_at", T, R), ("retired_at", T, N), ("promoted", B, R)),
+          cluster=("id",)),
+    Table("pattern_versions", (("pattern_id", I, R), ("version", I, R), ("expression", S, R),
+                               ("syntax", S, R), ("tags", S, R), ("steps", S, R),
+                               ("specificity", I, R), ("lines_from_end", I, N),
+                               ("description", S, R), ("created_at", T, R), ("actor", S, R)),
+          cluster=("pattern_id",)),
+    Table("pattern_audit", (("pattern_id", I, R), ("seq", I, R), ("at_time", T, R),
+                            ("action", S, R), ("actor", S, R), ("reason", S, R),
+                            ("version", I, R)), cluster=("pattern_id",)),
+    Table("log_scans", (("job", S, R), ("run_id", S, R), ("step", S, R), ("applied", S, R),
+                        ("stamp", I, R)), cluster=("job", "run_id")),
+    Table("matches", (("job", S, R), ("run_id", S, R), ("step", S, R), ("pattern_id", I, R),
+                      ("version", I, R), ("gen", I, R), ("line_number", I, R),
+                      ("span_start", I, R), ("span_end", I, R), ("line_text", S, R)),
+          cluster=("job", "run_id")),
+    Table("scans", (("id", I, R), ("kind", S, R), ("state", S, R), ("pattern_id", I, N),
+                    ("pattern_version", I, N), ("job", S, N), ("since", T, N),
+                    ("cursor", S, N), ("logs_scanned", I, R), ("matches", I, R),
+                    ("error", S, N), ("actor", S, R), ("created_at", T, R),
+                    ("updated_at", T, R)), cluster=("id",)),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

@@ -66,6 +66,7 @@ from api.store.bigquery.disruption import BigQueryDisruption
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.logs import BigQueryLogs
+from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
     PAYLOAD_COLUMNS,
@@ -103,6 +104,7 @@ class BigQueryStore(Store):
         self._tokens = BigQueryTokens(self._conn)
         self._logs = BigQueryLogs(self._conn)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
+        self._patterns = BigQueryPatterns(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -393,3 +395,9 @@ class BigQueryStore(Store):
     @property
     def disruption(self) -> BigQueryDisruption:
         return self._disruption
+
+    # -- patterns (see patterns.py) --------------------------------------------------------------
+
+    @property
+    def patterns(self) -> BigQueryPatterns:
+        return self._patterns

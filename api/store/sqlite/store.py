@@ -58,6 +58,7 @@ from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
+from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
@@ -87,6 +88,7 @@ class SqliteStore(Store):
         self._tokens = SqliteTokens(self.db)
         self._logs = SqliteLogs(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._patterns = SqlitePatterns(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -356,3 +358,9 @@ class SqliteStore(Store):
     @property
     def disruption(self) -> SqliteDisruption:
         return self._disruption
+
+    # -- patterns (see patterns.py) --------------------------------------------------------------
+
+    @property
+    def patterns(self) -> SqlitePatterns:
+        return self._patterns
