@@ -60,6 +60,7 @@ import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -77,6 +78,9 @@ from api.domain import (
     WriteOutcome,
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+
+if TYPE_CHECKING:  # the parts import this module (StoreError, NotFound)
+    from api.store.breakages import BreakageStore
 
 
 class StoreError(Exception):
@@ -481,3 +485,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Free the lease if ``holder`` has it; otherwise do nothing."""
+
+    # -- known breakages (SPEC §10; contract in api/store/breakages.py) -----------------------
+
+    @property
+    @abc.abstractmethod
+    def breakages(self) -> BreakageStore:
+        """The known-breakages part of this store."""

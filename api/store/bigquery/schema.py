@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +116,11 @@ TABLES: tuple[Table, ...] = (
                             ("state", S, R), ("attempts", I, R), ("reason", S, N),
                             ("job", S, N), ("run_id", S, N), ("first_seen", T, R)),
           cluster=("batch",)),
+    # Known breakages (issue 13, failure causes): jobs is a JSON array; token breaks id ties.
+    Table("breakages", (("id", I, R), ("token", I, R), ("cause", S, R), ("jobs", S, R),
+                        ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
+                        ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
+                        ("resolved_by", S, N)), cluster=("id",)),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

@@ -60,6 +60,7 @@ from api.store.base import (
     TokenInfo,
     VerdictInputs,
 )
+from api.store.bigquery.breakages import BigQueryBreakages
 from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
@@ -99,6 +100,7 @@ class BigQueryStore(Store):
         self._crawl = BigQueryCrawl(self._conn)
         self._leases = BigQueryLeases(self._conn)
         self._tokens = BigQueryTokens(self._conn)
+        self._breakages = BigQueryBreakages(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -378,3 +380,9 @@ class BigQueryStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- known breakages -----------------------------------------------------------------------
+
+    @property
+    def breakages(self) -> BigQueryBreakages:
+        return self._breakages

@@ -52,6 +52,7 @@ from api.store.base import (
 from api.store.codec import check_expected, dump_map, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
+from api.store.sqlite.breakages import SqliteBreakages
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory, insert_audit
@@ -83,6 +84,7 @@ class SqliteStore(Store):
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
+        self._breakages = SqliteBreakages(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -341,3 +343,9 @@ class SqliteStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- known breakages -----------------------------------------------------------------------
+
+    @property
+    def breakages(self) -> SqliteBreakages:
+        return self._breakages
