@@ -11,3 +11,7 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)
+    # Failure causes (issue 13, SPEC §10).
+    from api.routes import breakages
+
+    app.register_blueprint(breakages.bp)
