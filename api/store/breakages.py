@@ -1,4 +1,6 @@
-"""The store part for known breakages (SPEC §10): declared, listed, resolved, never deleted.
+"""The store part for known breakages (SPEC §10), and the failed runs a classification reads.
+
+Breakages are declared, listed and resolved, never deleted.
 
 Contract (``tests/store/test_contract_breakages.py`` runs it on every backend):
 
@@ -13,12 +15,17 @@ Contract (``tests/store/test_contract_breakages.py`` runs it on every backend):
   once per payload).
 * Breakages are few (people declare them), so the job filter may be applied after the read.
 * Times are timezone-aware in, UTC out; ``jobs`` keep the order given, without duplicates.
+* ``failed_runs`` lists ``failure`` runs (never ``error``, ``aborted`` or ``pending``: those
+  are not failures to explain), newest first by start (creation when never started), ties by
+  job then run id, filtered by payload, job and start; each says whether the same job has a
+  ``success`` run of the same payload (empirical flakiness). One read, whatever the jobs.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 from api.domain import Page
@@ -28,6 +35,17 @@ from api.store.base import StoreError
 
 class BreakageResolved(StoreError):
     """The breakage is already resolved (a resolution is never overwritten)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedRun:
+    """A ``failure`` run to classify."""
+
+    job: str
+    run_id: str
+    payload: str | None
+    at: datetime  # started, or created when never started
+    passed_on_payload: bool  # the same job has a success run of the same (non-null) payload
 
 
 class BreakageStore(abc.ABC):
@@ -57,6 +75,11 @@ class BreakageStore(abc.ABC):
     @abc.abstractmethod
     def ongoing_breakages(self) -> list[Breakage]:
         """Every ongoing breakage, newest first, in one read."""
+
+    @abc.abstractmethod
+    def failed_runs(self, *, payload: str | None = None, job: str | None = None,
+                    since: datetime | None = None, limit: int) -> list[FailedRun]:
+        """At most ``limit`` failure runs, newest first (see the module docstring)."""
 
 
 def unique_jobs(jobs: Sequence[str]) -> tuple[str, ...]:

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.domain import RunSpec, RunStatus
 from api.failures.model import Breakage
 from api.store import NotFound, Store
 from api.store.breakages import BreakageResolved
@@ -71,3 +72,39 @@ def test_listing_pages_newest_first_and_filters_by_state_and_job(store: Store) -
     assert ids(job="j") == [4, 3, 1]  # a breakage without jobs covers every job
     assert ids(job="j", ongoing=True) == [3, 1]
     assert b.list_breakages(limit=10).next_cursor is None
+
+
+# -- the failed runs a classification reads ----------------------------------------------------
+
+
+def put(store: Store, job: str, run_id: str, status: RunStatus, payload: str | None,
+        started: datetime | None) -> None:
+    store.put_run(RunSpec(job=job, run_id=run_id, status=status, payload=payload,
+                          started_at=started))
+
+
+def test_failed_runs_with_filters_order_and_same_payload_passes(store: Store) -> None:
+    F, S = RunStatus.FAILURE, RunStatus.SUCCESS
+    put(store, "j", "1", F, "p", T0)
+    put(store, "j", "2", S, "p", T0 + timedelta(minutes=1))
+    put(store, "j", "3", F, "q", T0 + timedelta(hours=2))
+    put(store, "k", "1", F, "p", T0 + timedelta(hours=1))
+    put(store, "k", "2", RunStatus.ERROR, "p", T0)
+    put(store, "k", "3", F, None, T0 + timedelta(hours=3))
+    put(store, "m", "1", S, "p", T0)  # another job's pass explains nothing
+    b = store.breakages
+
+    def keys(payload: str | None = None, job: str | None = None,
+             since: datetime | None = None) -> list[tuple[str, str, bool]]:
+        return [(r.job, r.run_id, r.passed_on_payload)
+                for r in b.failed_runs(payload=payload, job=job, since=since, limit=10)]
+
+    assert keys() == [("k", "3", False), ("j", "3", False), ("k", "1", False),
+                      ("j", "1", True)]
+    assert keys(payload="p") == [("k", "1", False), ("j", "1", True)]
+    assert keys(job="j") == [("j", "3", False), ("j", "1", True)]
+    assert keys(since=T0 + timedelta(hours=1)) == [("k", "3", False), ("j", "3", False),
+                                                   ("k", "1", False)]
+    assert [r.run_id for r in b.failed_runs(limit=1)] == ["3"]
+    first = b.failed_runs(payload="p", job="j", limit=5)[0]
+    assert (first.payload, first.at) == ("p", T0)

@@ -19,7 +19,13 @@ from api.failures.model import Breakage
 from api.store.base import NotFound, StoreError
 from api.store.bigquery.client import Connection, Typed
 from api.store.bigquery.rows import new_id, now_us, ts
-from api.store.breakages import BreakageResolved, BreakageStore, covers, unique_jobs
+from api.store.breakages import (
+    BreakageResolved,
+    BreakageStore,
+    FailedRun,
+    covers,
+    unique_jobs,
+)
 from api.store.codec import to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
@@ -108,3 +114,21 @@ class BigQueryBreakages(BreakageStore):
 
     def ongoing_breakages(self) -> list[Breakage]:
         return self._select("resolved_at IS NULL")
+
+    def failed_runs(self, *, payload: str | None = None, job: str | None = None,
+                    since: datetime | None = None, limit: int) -> list[FailedRun]:
+        check_limit(limit)
+        c = self._conn
+        runs = c.table("runs")
+        rows = c.rows(
+            "SELECT r.job, r.run_id, r.payload, COALESCE(r.started_at, r.created_at) AS moment,"
+            f" EXISTS (SELECT 1 FROM {runs} s WHERE s.job = r.job AND s.payload = r.payload"
+            " AND s.status = 'success')"
+            f" FROM {runs} r WHERE r.status = 'failure'"
+            " AND (@payload IS NULL OR r.payload = @payload) AND (@job IS NULL OR r.job = @job)"
+            " AND (@since IS NULL OR COALESCE(r.started_at, r.created_at) >= @since)"
+            " ORDER BY moment DESC, r.job, r.run_id LIMIT @n",
+            payload=Typed("STRING", payload), job=Typed("STRING", job),
+            since=Typed("TIMESTAMP", since), n=limit)
+        return [FailedRun(job=str(row[0]), run_id=str(row[1]), payload=row[2], at=row[3],
+                          passed_on_payload=bool(row[4])) for row in rows]

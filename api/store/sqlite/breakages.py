@@ -12,7 +12,13 @@ from typing import Any
 from api.domain import Page
 from api.failures.model import Breakage
 from api.store.base import NotFound
-from api.store.breakages import BreakageResolved, BreakageStore, covers, unique_jobs
+from api.store.breakages import (
+    BreakageResolved,
+    BreakageStore,
+    FailedRun,
+    covers,
+    unique_jobs,
+)
 from api.store.codec import from_us, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
@@ -99,3 +105,24 @@ class SqliteBreakages(BreakageStore):
             f"SELECT {_COLUMNS} FROM breakages WHERE resolved_at IS NULL ORDER BY id DESC"
         ).fetchall()
         return [_breakage_of(row) for row in rows]
+
+    def failed_runs(self, *, payload: str | None = None, job: str | None = None,
+                    since: datetime | None = None, limit: int) -> list[FailedRun]:
+        check_limit(limit)
+        rows = self._db.conn.execute(
+            "SELECT j.name, r.run_id, r.payload, coalesce(r.started_at, r.created_at) AS moment,"
+            " EXISTS (SELECT 1 FROM runs s WHERE s.job_id = r.job_id AND s.payload = r.payload"
+            " AND s.status = 'success')"
+            " FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.status = 'failure'"
+            " AND (?1 IS NULL OR r.payload = ?1) AND (?2 IS NULL OR j.name = ?2)"
+            " AND (?3 IS NULL OR coalesce(r.started_at, r.created_at) >= ?3)"
+            " ORDER BY moment DESC, j.name, r.run_id LIMIT ?4",
+            (payload, job, to_us(since), limit)).fetchall()
+        return [_failed_of(row) for row in rows]
+
+
+def _failed_of(row: tuple[Any, ...]) -> FailedRun:
+    at = from_us(row[3])
+    assert at is not None
+    return FailedRun(job=str(row[0]), run_id=str(row[1]), payload=row[2], at=at,
+                     passed_on_payload=bool(row[4]))

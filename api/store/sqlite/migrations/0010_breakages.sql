@@ -16,3 +16,7 @@ CREATE TABLE breakages (
     resolved_by TEXT
 );
 CREATE INDEX breakages_ongoing ON breakages (resolved_at, id);
+
+-- The failed runs to classify, newest first (GET /failures/unexplained?since=).
+CREATE INDEX runs_failed_by_time ON runs (coalesce(started_at, created_at))
+    WHERE status = 'failure';
