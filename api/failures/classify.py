@@ -10,6 +10,10 @@ The rules, in order (the first that applies decides; the reason names it and the
 4. otherwise ``new``: nothing explains it (the decisive match, if an untagged pattern matched,
    is still reported so that its line shows).
 
+A pattern flagged **too generic** (``generic``: it matches a large share of all logs, failed
+and passing alike, like "Process completed with exit code 1.") never decides: its matches are
+left out, so a generic line cannot make a real failure look flaky (§10's first complaint).
+
 Tags are compared case-insensitively. ``flaky`` comes before ``infra`` because §10 makes it
 the special tag. A declared breakage comes after the decisive tags: a person curated both, and
 the tags are the pattern's own statement about its line.
@@ -18,7 +22,7 @@ the tags are the pattern's own statement about its line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from api.failures.model import Breakage, Classification, FailureClass, Match, Pattern
 from api.failures.precedence import ranked
@@ -52,13 +56,16 @@ def _breakage_match(job: str, order: Sequence[Match],
 
 def classify(job: str, run_id: str, matches: Sequence[Match], patterns: Mapping[int, Pattern],
              breakages: Iterable[Breakage], passed_on_same_payload: bool, *,
-             step_order: Sequence[str] = ()) -> Classification:
+             step_order: Sequence[str] = (), generic: Collection[int] = ()) -> Classification:
     """Classify one failed run from its matches (see the module docstring for the rules).
 
     ``patterns`` maps id to pattern (retired ones included); ``breakages`` may hold any
     breakages (only ongoing ones of ``job`` count); ``passed_on_same_payload`` is whether
-    ``job`` also has a successful run of this run's payload.
+    ``job`` also has a successful run of this run's payload; ``generic`` the ids of patterns
+    flagged too generic.
     """
+    if generic:
+        matches = [m for m in matches if m.line.pattern_id not in generic]
     order = ranked(matches, patterns, step_order)
     decisive = order[0] if order else None
     if decisive is not None:

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from api.failures.model import Classification
+
 # Order matters: the broad number rule comes last, or it would eat the digits of the others.
 _RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
@@ -50,6 +52,8 @@ def normalise(line: str) -> str:
 # last occurrence there is the line. Case matters for FAIL/ERROR (shouting is a signal).
 ERROR_CUES: tuple[re.Pattern[str], ...] = (
     re.compile(r"\bpanic:"),
+    # The exception a traceback ends with says more than the traceback's first line.
+    re.compile(r"^\s*(?:[A-Za-z_][\w.]*\.)?[A-Z]\w*(?:Error|Exception)(?::|$)"),
     re.compile(r"Traceback \(most recent call last\)"),
     re.compile(r"\b(?:FAIL|FAILED|ERROR|FATAL)\b"),
     re.compile(r"\b(?:[Ee]rror|[Ff]atal|[Ee]xception)\b"),
@@ -82,6 +86,20 @@ class Unexplained:
     step: str
     line_number: int
     text: str
+
+
+def unexplained(failure: Classification, step: str | None,
+                lines: Sequence[str] | None) -> Unexplained | None:
+    """A failure's decisive line: its decisive match's, else the error line of ``lines`` (the
+    failed step ``step``'s log); ``None`` when neither is known."""
+    if failure.decisive is not None:
+        found = failure.decisive
+        return Unexplained(failure.job, failure.run_id, found.step, found.line.line_number,
+                           found.line.line_text)
+    if step is None or lines is None:
+        return None
+    line = error_line(lines)
+    return None if line is None else Unexplained(failure.job, failure.run_id, step, *line)
 
 
 @dataclass(slots=True)

@@ -80,3 +80,12 @@ def test_summary_line_and_counts() -> None:
     assert summary(runs) == "3/10 flaky, 1/10 known, 6/10 new"
     assert counts(runs)[FailureClass.INFRA] == 0
     assert summary([]) == "no failures"
+
+
+def test_a_generic_pattern_never_decides() -> None:
+    patterns = {16: pattern(16, tags=("flaky",), specificity=5), 3: pattern(3)}
+    matches = [match(3, line=5), match(16, line=90)]
+    assert classify("j", "r1", matches, patterns, [], False).failure_class is FailureClass.FLAKY
+    got = classify("j", "r1", matches, patterns, [], False, generic={16})
+    assert got.failure_class is FailureClass.NEW
+    assert got.decisive is not None and got.decisive.line.pattern_id == 3

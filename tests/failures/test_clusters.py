@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from api.failures.clusters import Unexplained, cluster, error_line, jaccard, normalise
+from api.failures.clusters import (
+    Unexplained,
+    cluster,
+    error_line,
+    jaccard,
+    normalise,
+    unexplained,
+)
 
 
 @pytest.mark.parametrize(("line", "normal"), [
@@ -28,6 +35,9 @@ def test_error_line_prefers_the_most_telling_cue_near_the_end() -> None:
              "goroutine 1 [running]:", "FAIL example.com/pkg 0.01s", "exit status 2"]
     assert error_line(lines) == (8, "panic: runtime error: nil map")
     assert error_line(["Killed", "Process completed with exit code 1."]) == (1, "Killed")
+    traceback = ["Traceback (most recent call last):", '  File "x.py", line 3, in <module>',
+                 "KeyError: 'release-4.18'", "exit code 1"]
+    assert error_line(traceback) == (3, "KeyError: 'release-4.18'")
     assert error_line(lines[:3], tail=1) is None  # the error is beyond the tail
     assert error_line(["all good"]) is None
 
@@ -55,3 +65,16 @@ def test_near_equal_forms_merge_into_the_larger_cluster_only_when_asked() -> Non
     assert [(c.count, len(c.examples)) for c in merged] == [(4, 3), (1, 1)]
     assert merged[0].normal == "ImportError: cannot import name foo from bar"
     assert jaccard(frozenset("ab"), frozenset("bc")) == pytest.approx(1 / 3)
+
+
+def test_the_decisive_line_is_the_match_else_the_logs_error_line() -> None:
+    from api.failures.model import Classification, FailureClass
+    from tests.failures.helpers import match
+
+    matched = Classification("j", "r1", FailureClass.NEW, "", decisive=match(3, 12, text="x"))
+    assert unexplained(matched, None, None) == Unexplained("j", "r1", "build", 12, "x")
+    bare = Classification("j", "r1", FailureClass.NEW, "")
+    assert unexplained(bare, "test", ["ok", "FAIL: TestX"]) == Unexplained(
+        "j", "r1", "test", 2, "FAIL: TestX")
+    assert unexplained(bare, None, None) is None
+    assert unexplained(bare, "test", ["all good"]) is None
