@@ -15,7 +15,7 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `informing` | list of test names | [] | tests that are reported but never block |
 | `require_baseline` | bool | false | a job without a usable baseline fails (not just warns) |
 | `run_timeout` | duration, 1m to 30d | 12h | a run pending longer counts as `error` |
-| `excuse` | list of pattern tags | ["infra"] | a failed run whose decisive cause has one is not evidence |
+| `excuse` | list of tags | ["infra"] | failed runs whose decisive cause has one are not evidence |
 
 Every setting can weaken the gate, so changing any of them is an admin act, audited
 (:mod:`api.services.governance`).
