@@ -201,6 +201,9 @@ def _serve(args: argparse.Namespace) -> int:
         config = load_config()
         check_config(config)
         schedule_period(config)
+        from api.serving.scan_schedule import check_scan_config  # patterns: scan settings
+
+        check_scan_config(config)
     except ValueError as err:  # ConfigError is one
         raise CommandError(str(err)) from None
     url = database_url(args)

@@ -26,6 +26,14 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TESTCASES": 500_000,
     # Files (multipart parts) in one upload request; the client sends at most 200 per request.
     "MAX_PARTS": 200,
+    # -- patterns: failure patterns and scans (docs/failure-patterns.md) ----------------------
+    # A pattern matching more than this share of scanned failed (or of passing) runs' logs is
+    # flagged too generic in GET /patterns/{id}.
+    "GENERIC_PATTERN_SHARE": "0.3",
+    # One passing run in this many has its logs scanned (1: all, 0: none): api/services/scans.py.
+    "SCAN_PASSING_EVERY": 4,
+    # How often each server worker looks for queued or interrupted scans (a duration; 0: off).
+    "SCAN_EVERY": "10s",
 }
 
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,

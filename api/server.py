@@ -54,14 +54,24 @@ def _post_worker_init(worker: Any) -> None:
         worker.baseline_schedule = BaselineSchedule(worker.app.database, every,
                                                     log=worker.log.info)
         worker.baseline_schedule.start()
+    # -- patterns: queued and interrupted scans (api/serving/scan_schedule.py) --
+    from api.serving.scan_schedule import ScanSchedule, scan_period
+
+    config = load_config()
+    if scan_period(config) > 0:
+        worker.scan_schedule = ScanSchedule(worker.app.database, scan_period(config),
+                                            passing_every=int(config["SCAN_PASSING_EVERY"]),
+                                            log=worker.log.info)
+        worker.scan_schedule.start()
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
     # A schedule stopped mid-write loses nothing (the store's writes are atomic) and its job
     # lease expires; stopping it here just lets a sweep in progress end cleanly.
-    schedule = getattr(worker, "baseline_schedule", None)
-    if schedule is not None:
-        schedule.stop()
+    for name in ("baseline_schedule", "scan_schedule"):
+        schedule = getattr(worker, name, None)
+        if schedule is not None:
+            schedule.stop()
 
 
 def _when_ready(server: Any) -> None:

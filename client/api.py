@@ -298,6 +298,27 @@ class Client:
 
     # -- plumbing -----------------------------------------------------------------------------
 
+    # -- patterns: failure patterns and scans (client/patterns.py is the CLI) ----------------
+
+    def list_patterns(self, *, include_retired: bool = False,
+                      page_size: int = DEFAULT_PAGE_SIZE) -> Iterator[dict[str, Any]]:
+        params = {"include_retired": "true"} if include_retired else {}
+        return self._pages("/patterns", params, page_size)
+
+    def create_pattern(self, fields: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("POST", "/patterns", json=dict(fields))
+
+    def edit_pattern(self, pattern_id: int, fields: Mapping[str, Any]) -> dict[str, Any]:
+        # PATCH with the same fields again changes nothing: safe to retry.
+        return self._call("PATCH", f"/patterns/{int(pattern_id)}", json=dict(fields),
+                          idempotent=True)
+
+    def start_scan(self, *, since: str | None = None, job: str | None = None) -> dict[str, Any]:
+        return self._call("POST", "/scans", json=_without_none({"since": since, "job": job}))
+
+    def get_scan(self, scan_id: int) -> dict[str, Any]:
+        return self._call("GET", f"/scans/{int(scan_id)}")
+
     def _pages(self, path: str, params: dict[str, Any], page_size: int
                ) -> Iterator[dict[str, Any]]:
         for body in self._page_bodies(path, params, page_size):

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from client import baseline, errors
+from client import baseline, errors, patterns
 from client.api import Client
 from client.ci_env import detect
 from client.cli_support import (
@@ -248,6 +248,7 @@ def _runs(args: argparse.Namespace) -> int:
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     if "baseline" not in subparsers.choices:  # the server's register added it, with --db
         baseline.register(subparsers)
+    patterns.register(subparsers)  # patterns: scan, patterns import|export (client/patterns.py)
     upload = subparsers.add_parser(
         "upload", help="record a run and attach its JUnit files",
         description="PUT the run, then POST the JUnit files matching the patterns "

@@ -2,7 +2,8 @@
 # Installs the Debian packages the test suite uses, only when one is missing (CI runs as root on
 # a fresh machine; a developer's machine usually has them already).
 set -euo pipefail
-packages=(sqlite3)
+# ripgrep: the floor bench/scan_throughput.py (and its tiny test) measures the scanner against.
+packages=(sqlite3 ripgrep)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

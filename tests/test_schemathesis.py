@@ -36,6 +36,12 @@ VALIDITY_BEYOND_SCHEMA = {
     ("PUT", "/jobs/{job}"): "settings.run_timeout must also lie from 1m to 30d",
     ("GET", "/tokens"): "a cursor is opaque",
     ("POST", "/tokens"): "expires_in must be a duration and expiry in the future; not both",
+    # -- patterns --
+    ("GET", "/patterns"): "a cursor is opaque",
+    ("POST", "/patterns"): "a regex must be one the linear-time engine runs",
+    ("PATCH", "/patterns/{pattern_id}"): "a regex must be one the linear-time engine runs",
+    ("GET", "/patterns/stats"): "since must be a duration or an ISO 8601 time",
+    ("POST", "/scans"): "since must be a duration or an ISO 8601 time",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -11,6 +11,12 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (health, jobs, runs, junit, payloads, baselines, verdicts, tokens):
         app.register_blueprint(module.bp)
+    # -- patterns: failure patterns and scans (SPEC section 10) --
+    from api.routes import patterns, scans
+
+    for module in (patterns, scans):
+        app.register_blueprint(module.bp)
+
     # Failure causes (issue 13, SPEC §10).
     from api.routes import breakages
 

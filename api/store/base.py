@@ -81,6 +81,7 @@ from api.stats.types import Prior, TestBaseline, TestKey, TestTally
 
 if TYPE_CHECKING:  # the parts import this module (StoreError, NotFound)
     from api.store.breakages import BreakageStore
+    from api.store.patterns import PatternStore
 
 
 class StoreError(Exception):
@@ -485,6 +486,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def release_lease(self, name: str, holder: str) -> None:
         """Free the lease if ``holder`` has it; otherwise do nothing."""
+
+    # -- patterns: curated failure patterns, matches, scans (api/store/patterns.py) -----------
+
+    @property
+    @abc.abstractmethod
+    def patterns(self) -> PatternStore:
+        """The patterns part; its contract is on :class:`api.store.patterns.PatternStore`."""
 
     # -- known breakages (SPEC §10; contract in api/store/breakages.py) -----------------------
 

@@ -203,6 +203,10 @@ class BigQueryRuns:
             c.execute(f"DELETE FROM {c.table('results')} WHERE run_day = @day AND job = @job"
                       " AND run_id = @run_id AND gen IN UNNEST(@gens)", day=row.run_day,
                       job=job, run_id=run_id, gens=ints(gens))
+            # The run's failure-pattern matches and scan records (api/store/bigquery/matches.py).
+            for table in ("matches", "log_scans"):
+                c.execute(f"DELETE FROM {c.table(table)} WHERE job = @job AND run_id = @run_id",
+                          job=job, run_id=run_id)
 
     def get_run(self, job: str, run_id: str) -> Run | None:
         row = self._run_row(job, run_id)

@@ -65,6 +65,7 @@ from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
+from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
     PAYLOAD_COLUMNS,
@@ -100,6 +101,7 @@ class BigQueryStore(Store):
         self._crawl = BigQueryCrawl(self._conn)
         self._leases = BigQueryLeases(self._conn)
         self._tokens = BigQueryTokens(self._conn)
+        self._patterns = BigQueryPatterns(self._conn)
         self._breakages = BigQueryBreakages(self._conn)
 
     @property
@@ -380,6 +382,12 @@ class BigQueryStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- patterns (see patterns.py) --------------------------------------------------------------
+
+    @property
+    def patterns(self) -> BigQueryPatterns:
+        return self._patterns
 
     # -- known breakages -----------------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
+from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
@@ -84,6 +85,7 @@ class SqliteStore(Store):
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
+        self._patterns = SqlitePatterns(self.db)
         self._breakages = SqliteBreakages(self.db)
 
     @property
@@ -343,6 +345,12 @@ class SqliteStore(Store):
 
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
+
+    # -- patterns (see patterns.py) --------------------------------------------------------------
+
+    @property
+    def patterns(self) -> SqlitePatterns:
+        return self._patterns
 
     # -- known breakages -----------------------------------------------------------------------
 

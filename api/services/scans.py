@@ -1,0 +1,213 @@
+"""Scanning logs for curated patterns (SPEC section 10): on arrival, in the background, on demand.
+
+* **On arrival** (:func:`scan_arrived`, an ``on_log_stored`` listener): a stored log is scanned
+  with every live pattern, and the (run, step) records the versions applied.
+* **Which logs.** Every log of a run that did not pass is scanned (failed and errored runs are
+  what classification reads; a pending run's log is scanned too, since its run usually fails
+  or passes right after). Logs of passing runs are **sampled**: one run in
+  ``SCAN_PASSING_EVERY`` (default 4; 1 scans all, 0 none), chosen by a hash of (job, run id)
+  so that every scan, backfill and server picks the same runs. Passing logs are only read by
+  the generic-pattern flag (a share), which a stable sample estimates without scanning every
+  green run.
+* **Incremental.** Each (run, step) records ``{pattern id: version}`` applied; a scan applies
+  only the live patterns whose current version is not yet recorded, so a new pattern scans
+  with that pattern only and an edit rescans with the new version (whose matches replace the
+  old version's, :meth:`~api.store.patterns.PatternStore.replace_matches`).
+* **In the background** (:func:`run_scan`): a new or edited pattern version queues one
+  *backfill* (one per version: the store refuses a second), and ``POST /scans`` queues a
+  *rescan* of runs since a time. A scan walks the logs a page at a time and persists its cursor
+  after each page, under the store lease ``scan:<id>``, so several workers or servers never run
+  the same scan at once and a scan whose worker died resumes where it stopped
+  (:mod:`api.serving.scan_schedule` runs :func:`run_open_scans` every tick; tests call it
+  synchronously).
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from api.domain import Page, RunStatus
+from api.failures.model import LineMatch, Pattern
+from api.failures.scan import CompiledSet, compile_patterns, scan
+from api.store import Store, StoreError
+from api.store.patterns import LogScan, ScanKind, ScanRecord, ScanState
+
+PAGE = 200  # logs per page of a background scan: one cursor write per page
+LEASE_S = 120.0  # renewed after every page; a dead worker's scan resumes after this
+DEFAULT_PASSING_EVERY = 4
+
+
+class LogRef(Protocol):
+    """A stored log as the log store's walk names it (``api.store.logs.LogRef``)."""
+
+    @property
+    def job(self) -> str: ...
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def step(self) -> str: ...
+    @property
+    def run_status(self) -> RunStatus: ...
+
+
+class LogWalk(Protocol):
+    """What scans read of the log store (``store.logs``, :class:`api.store.logs.LogStore`):
+    a walk over stored logs without their texts, and texts in batches."""
+
+    def logs_page(self, *, after: str | None = None, since: datetime | None = None,
+                  job: str | None = None, limit: int) -> Page: ...
+
+    def get_texts(self, keys: Sequence[tuple[str, str, str]]
+                  ) -> Mapping[tuple[str, str, str], str]: ...
+
+
+def _logs(store: Store) -> LogWalk:
+    # The log store part (store.logs) comes from the logs branch, merged separately.
+    return getattr(store, "logs")  # noqa: B009
+
+
+def scans_log(job: str, run_id: str, status: RunStatus, passing_every: int) -> bool:
+    """Whether a log of this run is scanned (see "Which logs")."""
+    if status is not RunStatus.SUCCESS:
+        return True
+    if passing_every <= 0:
+        return False
+    return zlib.crc32(f"{job}\0{run_id}".encode()) % passing_every == 0
+
+
+@functools.lru_cache(maxsize=16)
+def _compiled(patterns: tuple[Pattern, ...]) -> CompiledSet:
+    # Patterns are frozen and hashable: the live set compiles once, not once per log.
+    return compile_patterns(patterns)
+
+
+def scan_text(patterns: Sequence[Pattern], text: str, step: str) -> list[LineMatch]:
+    return scan(_compiled(tuple(patterns)), text, step=step) if patterns else []
+
+
+def scan_arrived(store: Store, job: str, run_id: str, step: str, text: str,
+                 status: RunStatus, *, passing_every: int = DEFAULT_PASSING_EVERY) -> int | None:
+    """Scan a log just stored with every live pattern; the number of matches, or ``None`` when
+    the log is not scanned (a passing run outside the sample)."""
+    if not scans_log(job, run_id, status, passing_every):
+        return None
+    live = store.patterns.live_patterns()
+    matches = scan_text(live, text, step)
+    store.patterns.replace_matches(job, run_id, step, {p.id: p.version for p in live}, matches)
+    return len(matches)
+
+
+def pending(patterns: Sequence[Pattern], applied: dict[int, int]) -> list[Pattern]:
+    """The patterns whose current version this log has not had applied."""
+    return [p for p in patterns if applied.get(p.id, 0) < p.version]
+
+
+def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern], *,
+              passing_every: int) -> tuple[int, int]:
+    """Apply the pending patterns to the logs named (one batched read of records and texts, one
+    batched write); returns (logs scanned, matches found)."""
+    chosen = [r for r in refs if scans_log(r.job, r.run_id, r.run_status, passing_every)]
+    todo: list[tuple[LogRef, list[Pattern]]] = []
+    for job in sorted({r.job for r in chosen}):
+        mine = [r for r in chosen if r.job == job]
+        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine])
+        for ref in mine:
+            missing = pending(patterns, applied.get((ref.run_id, ref.step), {}))
+            if missing:
+                todo.append((ref, missing))
+    if not todo:
+        return 0, 0
+    texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in todo])
+    results = []
+    for ref, missing in todo:
+        text = texts.get((ref.job, ref.run_id, ref.step))
+        if text is not None:  # deleted meanwhile
+            results.append(LogScan(ref.job, ref.run_id, ref.step,
+                                   {p.id: p.version for p in missing},
+                                   scan_text(missing, text, ref.step)))
+    store.patterns.replace_matches_batch(results)
+    return len(results), sum(len(r.matches) for r in results)
+
+
+def queue_backfill(store: Store, pattern: Pattern, *, actor: str) -> ScanRecord:
+    """The backfill of this pattern version (queued once; an existing one is returned)."""
+    record, _ = store.patterns.add_scan(ScanKind.BACKFILL, actor=actor, pattern_id=pattern.id,
+                                        pattern_version=pattern.version)
+    return record
+
+
+def queue_rescan(store: Store, *, since: datetime | None, job: str | None,
+                 actor: str) -> ScanRecord:
+    record, _ = store.patterns.add_scan(ScanKind.RESCAN, actor=actor, since=since, job=job)
+    return record
+
+
+def _patterns_of(store: Store, record: ScanRecord) -> list[Pattern]:
+    if record.kind is ScanKind.RESCAN:
+        return store.patterns.live_patterns()
+    assert record.pattern_id is not None
+    current = store.patterns.get_pattern(record.pattern_id)
+    # A newer version has its own backfill, and a retired pattern scans no more.
+    if (current is None or current.retired is not None
+            or current.version != record.pattern_version):
+        return []
+    return [current]
+
+
+def run_scan(store: Store, scan_id: int, *, holder: str, page: int = PAGE,
+             passing_every: int = DEFAULT_PASSING_EVERY, budget_s: float | None = None,
+             log: Callable[[str], None] = lambda message: None) -> ScanRecord | None:
+    """Run (or resume) one scan until done or ``budget_s`` is spent; ``None`` for an unknown
+    scan. Returns the record as it stands; a scan another holder runs is left to it."""
+    lease = f"scan:{scan_id}"
+    if not store.acquire_lease(lease, holder, LEASE_S):
+        return store.patterns.get_scan(scan_id)
+    started = time.monotonic()
+    try:
+        record = store.patterns.get_scan(scan_id)
+        if record is None or record.state in (ScanState.DONE, ScanState.FAILED):
+            return record
+        cursor, scanned, matched = record.cursor, record.logs_scanned, record.matches
+        while True:
+            patterns = _patterns_of(store, record)
+            if not patterns:
+                return store.patterns.update_scan(scan_id, state=ScanState.DONE, cursor=None,
+                                                  logs_scanned=scanned, matches=matched)
+            found = _logs(store).logs_page(after=cursor, since=record.since, job=record.job,
+                                         limit=page)
+            logs, hits = scan_refs(store, found.items, patterns, passing_every=passing_every)
+            scanned, matched, cursor = scanned + logs, matched + hits, found.next_cursor
+            done = cursor is None
+            record = store.patterns.update_scan(
+                scan_id, state=ScanState.DONE if done else ScanState.RUNNING, cursor=cursor,
+                logs_scanned=scanned, matches=matched)
+            if done or (budget_s is not None and time.monotonic() - started > budget_s):
+                return record
+            store.acquire_lease(lease, holder, LEASE_S)  # renew: still working
+    except StoreError as exc:  # transient: the scan stays open and resumes from its cursor
+        log(f"scan {scan_id}: {exc}")
+        return store.patterns.get_scan(scan_id)
+    finally:
+        store.release_lease(lease, holder)
+
+
+def run_open_scans(store: Store, *, holder: str, passing_every: int = DEFAULT_PASSING_EVERY,
+                   budget_s: float | None = None,
+                   log: Callable[[str], None] = lambda message: None) -> list[ScanRecord]:
+    """Run every queued or interrupted scan, oldest first (what a schedule tick does)."""
+    done = []
+    started = time.monotonic()
+    for record in store.patterns.open_scans():
+        left = None if budget_s is None else max(0.0, budget_s - (time.monotonic() - started))
+        result = run_scan(store, record.id, holder=holder, passing_every=passing_every,
+                          budget_s=left, log=log)
+        if result is not None:
+            done.append(result)
+        if budget_s is not None and time.monotonic() - started > budget_s:
+            break
+    return done
