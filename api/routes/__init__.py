@@ -18,6 +18,7 @@ def register_blueprints(app: Flask) -> None:
         app.register_blueprint(module.bp)
 
     # Failure causes (issue 13, SPEC §10).
-    from api.routes import breakages
+    from api.routes import breakages, failures
 
-    app.register_blueprint(breakages.bp)
+    for part in (breakages, failures):
+        app.register_blueprint(part.bp)

@@ -7,7 +7,9 @@ from api.db import get_store
 from api.domain import Scope, TestStatus, WriteOutcome
 from api.metrics import count_ingested
 from api.routes.common import load_body, load_query, page_limit
+from api.routes.failures import generic_share
 from api.schemas.common import DeleteQuery, check_path_names, page_dump
+from api.schemas.failures import cause_dump
 from api.schemas.runs import (
     RunListQuery,
     RunPutSchema,
@@ -15,7 +17,7 @@ from api.schemas.runs import (
     RunTestsQuery,
     TestResultDumpSchema,
 )
-from api.services import catalog
+from api.services import catalog, failures
 
 bp = Blueprint("runs", __name__)
 
@@ -32,7 +34,12 @@ def put_run(job: str, run_id: str) -> tuple[Response, int]:
 @bp.get("/jobs/<seg:job>/runs/<seg:run_id>")
 @require(Scope.READ)
 def get_run(job: str, run_id: str) -> Response:
-    return jsonify(RunSchema().dump(catalog.get_run(get_store(), job, run_id)))
+    store = get_store()
+    run = catalog.get_run(store, job, run_id)
+    # A failed run says why it failed (SPEC §10); null for any other status.
+    return jsonify({**RunSchema().dump(run),
+                    "failure_cause": cause_dump(failures.run_cause(
+                        store, run, generic_share=generic_share()))})
 
 
 @bp.delete("/jobs/<seg:job>/runs/<seg:run_id>")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.schemas.failures import JobFailuresSchema
 from api.schemas.jobs import POLICIES
 
 
@@ -50,6 +51,7 @@ class JobVerdictSchema(Schema):
     notes = fields.Dict(keys=fields.String(), values=fields.Integer())
     reason = fields.String()
     warnings = fields.List(fields.Nested(VerdictWarningSchema))
+    failures = fields.Nested(JobFailuresSchema, allow_none=True)  # failure causes (§10)
 
 
 class PayloadVerdictSchema(Schema):
