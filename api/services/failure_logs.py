@@ -25,6 +25,8 @@ def reader(store: Store) -> Callable[[Sequence[Classification]],
             if logs:
                 last = max(logs, key=lambda info: (info.stored_at, info.step))
                 steps[(failure.job, failure.run_id)] = last.step
+        if not steps:
+            return {}
         texts = store.logs.get_texts([(job, run, step) for (job, run), step in steps.items()])
         return {(job, run): (step, texts[(job, run, step)].split("\n"))
                 for (job, run), step in steps.items() if (job, run, step) in texts}
