@@ -22,7 +22,7 @@ the tags are the pattern's own statement about its line.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Container, Iterable, Mapping, Sequence
 
 from api.failures.model import Breakage, Classification, FailureClass, Match, Pattern
 from api.failures.precedence import ranked
@@ -42,32 +42,33 @@ def where(match: Match) -> str:
             f" {line.line_text!r}")
 
 
-def _breakage_match(job: str, order: Sequence[Match],
-                    breakages: Iterable[Breakage]) -> tuple[Breakage, Match] | None:
+def _breakage_match(job: str, order: Sequence[Match], breakages: Iterable[Breakage],
+                    generic: Container[int]) -> tuple[Breakage, Match] | None:
     """The first (by precedence) match of an ongoing breakage's pattern for ``job``."""
     ongoing = [b for b in breakages
                if b.ongoing and b.pattern_id is not None and (not b.jobs or job in b.jobs)]
     for found in order:
         for breakage in ongoing:
-            if breakage.pattern_id == found.line.pattern_id:
+            if (breakage.pattern_id == found.line.pattern_id
+                    and found.line.pattern_id not in generic):
                 return breakage, found
     return None
 
 
 def classify(job: str, run_id: str, matches: Sequence[Match], patterns: Mapping[int, Pattern],
              breakages: Iterable[Breakage], passed_on_same_payload: bool, *,
-             step_order: Sequence[str] = (), generic: Collection[int] = ()) -> Classification:
+             step_order: Sequence[str] = (),
+             generic: Container[int] = frozenset()) -> Classification:
     """Classify one failed run from its matches (see the module docstring for the rules).
 
     ``patterns`` maps id to pattern (retired ones included); ``breakages`` may hold any
     breakages (only ongoing ones of ``job`` count); ``passed_on_same_payload`` is whether
-    ``job`` also has a successful run of this run's payload; ``generic`` the ids of patterns
-    flagged too generic.
+    ``job`` also has a successful run of this run's payload; ``generic`` holds the ids of
+    patterns flagged too generic (asked lazily, in precedence order, so that a costly flag is
+    computed only for the patterns that could decide).
     """
-    if generic:
-        matches = [m for m in matches if m.line.pattern_id not in generic]
     order = ranked(matches, patterns, step_order)
-    decisive = order[0] if order else None
+    decisive = next((m for m in order if m.line.pattern_id not in generic), None)
     if decisive is not None:
         tags = tags_of(patterns[decisive.line.pattern_id])
         for tag, cls in ((FLAKY_TAG, FailureClass.FLAKY), (INFRA_TAG, FailureClass.INFRA)):
@@ -75,7 +76,7 @@ def classify(job: str, run_id: str, matches: Sequence[Match], patterns: Mapping[
                 return Classification(job, run_id, cls,
                                       f"decisive match tagged {tag}: {where(decisive)}",
                                       decisive=decisive)
-    known = _breakage_match(job, order, breakages)
+    known = _breakage_match(job, order, breakages, generic)
     if known is not None:
         breakage, found = known
         return Classification(

@@ -79,24 +79,35 @@ class PayloadFailures:
         return summary(c.classification for j in self.jobs for c in j.causes)
 
 
-def generic_ids(store: Store, patterns: Mapping[int, Pattern], share: float) -> frozenset[int]:
-    """Which of ``patterns`` are too generic to decide a classification.
+class GenericFlags:
+    """Which patterns are too generic to decide a classification, asked lazily and cached.
 
     A pattern is when the generic flag of ``GET /patterns/{id}`` (:func:`generic_flag`: more
     than ``share`` of the scanned failed, or passing, runs' logs match) is raised over at least
     :data:`MIN_GENERIC_LOGS` such logs: over a handful of logs a share says nothing, and the
     one cause of a young history (a mirror outage) must not be silenced for being common. A
-    promoted pattern always decides: a person said it explains what it matches.
+    promoted pattern always decides: a person said it explains what it matches. The flag costs
+    a read, so it is computed only for patterns the classification asks about.
     """
-    out = set()
-    for pid, pattern in patterns.items():
-        if pattern.promoted:
-            continue
-        flag = generic_flag(store, pid, share)
-        if ((flag.failed_share > share and flag.failed_logs >= MIN_GENERIC_LOGS)
-                or (flag.passing_share > share and flag.passing_logs >= MIN_GENERIC_LOGS)):
-            out.add(pid)
-    return frozenset(out)
+
+    def __init__(self, store: Store, patterns: Mapping[int, Pattern], share: float) -> None:
+        self._store, self._patterns, self._share = store, patterns, share
+        self._known: dict[int, bool] = {}
+
+    def __contains__(self, pattern_id: object) -> bool:
+        if not isinstance(pattern_id, int) or pattern_id not in self._patterns:
+            return False
+        if pattern_id not in self._known:
+            self._known[pattern_id] = self._flagged(pattern_id)
+        return self._known[pattern_id]
+
+    def _flagged(self, pattern_id: int) -> bool:
+        if self._patterns[pattern_id].promoted:
+            return False
+        flag = generic_flag(self._store, pattern_id, self._share)
+        share = self._share
+        return ((flag.failed_share > share and flag.failed_logs >= MIN_GENERIC_LOGS)
+                or (flag.passing_share > share and flag.passing_logs >= MIN_GENERIC_LOGS))
 
 
 def classify_failed(store: Store, failed: Sequence[FailedRun], *,
@@ -118,7 +129,7 @@ def classify_failed(store: Store, failed: Sequence[FailedRun], *,
     ids = sorted({m.line.pattern_id for found in matches.values() for ms in found.values()
                   for m in ms})
     patterns: Mapping[int, Pattern] = store.patterns.patterns_by_ids(ids) if ids else {}
-    generic = generic_ids(store, patterns, generic_share)
+    generic = GenericFlags(store, patterns, generic_share)
     out: dict[str, JobFailures] = {}
     for job, runs in by_job.items():
         excuse = excuse_of(job) if excuse_of else frozenset()

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from api.failures.model import LineMatch, PatternSyntax
+from api.services.failures import MIN_GENERIC_LOGS
 from api.store import Store, open_store
 from api.store.patterns import PatternDraft
 from tests.api.history import NOW, build_history, job_path, names_of_tests, put_run
@@ -177,3 +178,34 @@ def test_the_excuse_setting_is_validated_and_admin_only(api: ApiClient,
     writer = api.as_token(tokens["write"])
     assert writer.put("/jobs/unit", json={"settings": {"excuse": []}}).status_code == 403
     assert api.put("/jobs/unit", json={"settings": {"excuse": ["Network"]}}).status_code == 200
+
+
+def test_a_pattern_flagged_too_generic_decides_only_once_promoted(api: ApiClient,
+                                                                  store: Store) -> None:
+    """Generic over at least MIN_GENERIC_LOGS scanned failed logs: it never decides; over a
+    handful it still does (a young history's one cause is not silenced); promoted, always."""
+    generic = pattern(store, "Process completed with exit code 1.", "flaky")
+    specific = pattern(store, "AssertionError", specificity=1)
+    for index in range(MIN_GENERIC_LOGS):
+        put_run(api, "unit", f"g{index}", payload=f"gp{index}", status="failure",
+                outcomes={"t": "failed"})
+        matched(store, "unit", f"g{index}", generic, 90, "Process completed with exit code 1.")
+    matched(store, "unit", "g0", specific, 80, "AssertionError: 3 != 4")  # beside the generic
+
+    def cause(run_id: str) -> dict:
+        return api.get(f"/jobs/unit/runs/{run_id}").json["failure_cause"]
+
+    assert cause("g1")["class"] == "new" and cause("g1")["decisive"] is None
+    assert cause("g0")["decisive"]["text"] == "AssertionError: 3 != 4"
+    assert api.request("PATCH", f"/patterns/{generic}", json={"promoted": True}).status_code \
+        == 200
+    assert cause("g1")["class"] == "flaky"
+
+
+def test_a_common_pattern_over_few_logs_still_decides(api: ApiClient, store: Store) -> None:
+    infra = pattern(store, "Temporary failure resolving", "infra")
+    for index in range(3):
+        put_run(api, "unit", f"f{index}", payload=f"fp{index}", status="failure",
+                outcomes={"t": "failed"})
+        matched(store, "unit", f"f{index}", infra, 3, MIRROR)
+    assert api.get("/jobs/unit/runs/f1").json["failure_cause"]["class"] == "infra"
