@@ -26,6 +26,8 @@ DEFAULTS: dict[str, Any] = {
     "MAX_TESTCASES": 500_000,
     # Files (multipart parts) in one upload request; the client sends at most 200 per request.
     "MAX_PARTS": 200,
+    # -- build logs (issue 13): a step's log beyond this keeps its head and tail --------------
+    "MAX_LOG_BYTES": 64 * 1024 * 1024,
     # -- patterns: failure patterns and scans (docs/failure-patterns.md) ----------------------
     # A pattern matching more than this share of scanned failed (or of passing) runs' logs is
     # flagged too generic in GET /patterns/{id}.

@@ -344,12 +344,22 @@ class Client:
                                                 method="GET", url=self.base_url + path)
             cursor = next_cursor
 
+    # -- build logs (issue 13) --
+
+    def put_log(self, job: str, run_id: str, step: str, gzipped: bytes) -> dict[str, Any]:
+        """Store the gzip-compressed log of one step of an existing run; the server's answer
+        (``outcome``, ``lines``, ``truncated``, ...). Re-sending is a no-op, hence retried."""
+        return self._call("PUT", f"{_run_path(job, run_id)}/logs/{segment(step)}",
+                          data=gzipped, idempotent=True, timeout=self.upload_timeout,
+                          headers={"Content-Type": "text/plain", "Content-Encoding": "gzip"})
+
     def _call(self, method: str, path: str, *, idempotent: bool | None = None,
               **kwargs: Any) -> dict[str, Any]:
         return self._json(self._send(method, path, idempotent=idempotent, **kwargs))
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-              json: Any = None, files: Any = None, headers: Mapping[str, str] | None = None,
+              json: Any = None, files: Any = None, data: bytes | None = None,
+              headers: Mapping[str, str] | None = None,
               idempotent: bool | None = None, timeout: Timeout | None = None,
               ) -> requests.Response:
         if idempotent is None:
@@ -361,7 +371,8 @@ class Client:
         if self.token:
             request_headers["Authorization"] = f"Bearer {self.token}"
         prepared = self.session.prepare_request(requests.Request(
-            method, url, params=params, json=json, files=files, headers=request_headers))
+            method, url, params=params, json=json, files=files, data=data,
+            headers=request_headers))
         if "%2E" in path:  # only a dot segment: requests would re-quote it back into a dot
             prepared.url = exact_url
         settings = self.session.merge_environment_settings(prepared.url, {}, None, None, None)

@@ -37,7 +37,7 @@ from client.exit_status import ExitStatus
 from client.models import FINAL_RUN_STATUSES, Run, Verdict
 from client.render import render_json, render_text, warning_lines
 from client.table import plural, render_table
-from client.upload import DEFAULT_BATCH_BYTES, split_patterns
+from client.upload import DEFAULT_BATCH_BYTES, log_body, log_spec, split_patterns
 
 T = TypeVar("T")
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "kb": 1024, "kib": 1024, "m": 1 << 20, "mb": 1 << 20,
@@ -82,25 +82,36 @@ class _Progress:
 def _upload(args: argparse.Namespace) -> int:
     fields = resolve_run_fields(args)
     patterns = split_patterns([*args.patterns, *args.junit])
+    logs = [log_spec(value) for value in args.log]  # a bad --log fails before any request
     with make_client(args) as client:
         progress = _Progress()
         recorded = record_run(client, fields, patterns, args.status,
                               max_bytes=args.batch_bytes, keep_pending=args.keep_pending,
                               on_progress=progress)
         progress.done()
+        # After the run has its final status, so a scan on arrival sees a failed run as such.
+        stored = [{"step": step, **client.put_log(fields.job, fields.run_id, step,
+                                                  log_body(path))} for step, path in logs]
     run, result = recorded.run, recorded.upload
     if output_format(args) == "json":
         print_json({"job": fields.job, "run_id": fields.run_id, "payload": run.payload,
                     "status": run.status, "files": len(result.files), "added": result.added,
                     "already_present": result.already_present, "tests": result.tests,
                     "requests": result.requests, "bytes_sent": result.bytes_sent,
-                    "unmatched": recorded.unmatched})
+                    "unmatched": recorded.unmatched,
+                    "logs": [{key: log.get(key) for key in ("step", "outcome", "lines", "size",
+                                                            "truncated")} for log in stored]})
     else:
         print(f"run {fields.run_id!r} of job {fields.job!r} ({run.status}, payload "
               f"{run.payload or '-'}): {plural(len(result.files), 'file')} ({result.added} new, "
               f"{result.already_present} already there), {plural(result.tests, 'test')}, "
               f"{plural(result.requests, 'request')}, {_mib(result.bytes_sent)} sent")
-    if not result.files and not args.allow_no_files:
+        for log in stored:
+            print(f"log of step {log['step']!r}: {log.get('outcome')}, "
+                  f"{plural(int(log.get('lines') or 0), 'line')}"
+                  + (" (head and tail kept: over the server's limit)"
+                     if log.get("truncated") else ""))
+    if not result.files and not args.allow_no_files and not logs:
         print("flakegate: error: no JUnit file matched (the run was recorded); pass "
               "--allow-no-files if that is expected", file=sys.stderr)
         return ExitStatus.ERROR
@@ -265,6 +276,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         metavar="SIZE", help="compressed bytes per request (default 8MiB)")
     upload.add_argument("--allow-no-files", action="store_true",
                         help="exit 0 when no file matched (the run is recorded either way)")
+    upload.add_argument("--log", action="append", default=[], metavar="STEP=PATH",
+                        help="also send PATH as the build log of step STEP (repeatable; "
+                             "gzip-compressed on the wire), once the run is recorded; with a "
+                             "log, no JUnit file is no error")
     upload.add_argument("--keep-pending", action="store_true",
                         help="if a file cannot be attached (unreadable, or refused by the "
                              "server), leave the run pending instead of recording it as error")

@@ -136,3 +136,25 @@ def batches(sources: Iterable[FileSource], *, max_bytes: int = DEFAULT_BATCH_BYT
             batch, size = [], 0
     if batch:
         yield batch
+
+
+# -- build logs (issue 13): `flakegate upload --log STEP=PATH` ----------------------------------
+
+
+def log_spec(value: str) -> tuple[str, Path]:
+    """``STEP=PATH`` as ``(step, path)``; the step's name rule is the server's (as a job's)."""
+    step, sep, path = value.partition("=")
+    if not sep or not step.strip() or not path.strip():
+        raise InputError(f"--log takes STEP=PATH (e.g. build=build-log.txt), not {value!r}")
+    return step.strip(), Path(os.path.expanduser(path.strip()))
+
+
+def log_body(path: Path) -> bytes:
+    """A log file as sent: gzip-compressed (left as is when it already is gzip)."""
+    try:
+        content = path.read_bytes()
+    except OSError as err:
+        raise InputError(f"cannot read {path}: {err.strerror or err}") from None
+    if content[:2] == GZIP_MAGIC:
+        return content
+    return gzip.compress(content, compresslevel=GZIP_LEVEL, mtime=0)

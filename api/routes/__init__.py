@@ -22,3 +22,8 @@ def register_blueprints(app: Flask) -> None:
 
     for part in (breakages, failures):
         app.register_blueprint(part.bp)
+
+    # -- build logs (issue 13) --
+    from api.routes import logs
+
+    app.register_blueprint(logs.bp)

@@ -78,6 +78,7 @@ from api.domain import (
     WriteOutcome,
 )
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
+from api.store.logs import LogStore
 
 if TYPE_CHECKING:  # the parts import this module (StoreError, NotFound)
     from api.store.breakages import BreakageStore
@@ -500,3 +501,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def breakages(self) -> BreakageStore:
         """The known-breakages part of this store."""
+
+    # -- build logs (issue 13): a part of its own, see api/store/logs.py ------------------------
+    @property
+    @abc.abstractmethod
+    def logs(self) -> LogStore:
+        """The build logs of runs' steps (:class:`~api.store.logs.LogStore`)."""

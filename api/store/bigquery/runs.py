@@ -23,6 +23,7 @@ from api.domain import (
 from api.store.base import AttachedFile, AuditEntry, InvalidCursor, NotFound, RunFilter
 from api.store.batch import Entry, merge_entries, new_attachments, prepare_tests
 from api.store.bigquery.client import Connection, Typed, ints, retrying
+from api.store.bigquery.logs import delete_logs
 from api.store.bigquery.rows import (
     EMPTY_FINGERPRINT,
     RUN_COLUMNS,
@@ -203,6 +204,7 @@ class BigQueryRuns:
             c.execute(f"DELETE FROM {c.table('results')} WHERE run_day = @day AND job = @job"
                       " AND run_id = @run_id AND gen IN UNNEST(@gens)", day=row.run_day,
                       job=job, run_id=run_id, gens=ints(gens))
+            delete_logs(c, job, run_id)
             # The run's failure-pattern matches and scan records (api/store/bigquery/matches.py).
             for table in ("matches", "log_scans"):
                 c.execute(f"DELETE FROM {c.table(table)} WHERE job = @job AND run_id = @run_id",

@@ -146,6 +146,16 @@ TABLES: tuple[Table, ...] = (
                         ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
                         ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
                         ("resolved_by", S, N)), cluster=("id",)),
+    # --- build logs (issue 13): one row per (run, step) naming its current generation of
+    # compressed chunks (zlib, at most 1 MiB each, base64 text: see logs.py).
+    Table("logs", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                   ("chunks", I, R), ("sha256", S, R), ("size", I, R), ("lines", I, R),
+                   ("received_bytes", I, R), ("omitted_bytes", I, R), ("omitted_lines", I, R),
+                   ("cut_lines", I, R), ("source", S, R), ("stored_at", T, R)),
+          cluster=("job", "run_id")),
+    Table("log_chunks", (("job", S, R), ("run_id", S, R), ("step", S, R), ("gen", I, R),
+                         ("seq", I, R), ("data", S, R)),
+          cluster=("job", "run_id", "step")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

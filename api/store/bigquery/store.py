@@ -66,6 +66,7 @@ from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.patterns import BigQueryPatterns
+from api.store.bigquery.logs import BigQueryLogs
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
     PAYLOAD_COLUMNS,
@@ -103,6 +104,7 @@ class BigQueryStore(Store):
         self._tokens = BigQueryTokens(self._conn)
         self._patterns = BigQueryPatterns(self._conn)
         self._breakages = BigQueryBreakages(self._conn)
+        self._logs = BigQueryLogs(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -394,3 +396,9 @@ class BigQueryStore(Store):
     @property
     def breakages(self) -> BigQueryBreakages:
         return self._breakages
+
+    # -- build logs (see logs.py) ------------------------------------------------------------
+
+    @property
+    def logs(self) -> BigQueryLogs:
+        return self._logs

@@ -58,6 +58,7 @@ from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.patterns import SqlitePatterns
+from api.store.sqlite.logs import SqliteLogs
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
@@ -87,6 +88,7 @@ class SqliteStore(Store):
         self._tokens = SqliteTokens(self.db)
         self._patterns = SqlitePatterns(self.db)
         self._breakages = SqliteBreakages(self.db)
+        self._logs = SqliteLogs(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -357,3 +359,9 @@ class SqliteStore(Store):
     @property
     def breakages(self) -> SqliteBreakages:
         return self._breakages
+
+    # -- build logs (see logs.py) ------------------------------------------------------------
+
+    @property
+    def logs(self) -> SqliteLogs:
+        return self._logs
