@@ -65,8 +65,8 @@ from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
-from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.logs import BigQueryLogs
+from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
     PAYLOAD_COLUMNS,

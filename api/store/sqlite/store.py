@@ -57,8 +57,8 @@ from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
-from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.logs import SqliteLogs
+from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.schema import apply_migrations, load_migrations
