@@ -20,7 +20,7 @@ from datetime import datetime
 from api.domain import Job, Run, RunStatus
 from api.failures.classify import classify, counts, summary, tags_of
 from api.failures.clusters import Cluster, Unexplained, cluster, unexplained
-from api.failures.model import Classification, FailureClass, Pattern
+from api.failures.model import Classification, FailureClass, Match, Pattern
 from api.services.job_settings import JobSettings
 from api.services.patterns import generic_flag
 from api.store import NotFound, RunFilter, Store
@@ -135,11 +135,22 @@ def classify_failed(store: Store, failed: Sequence[FailedRun], *,
         excuse = excuse_of(job) if excuse_of else frozenset()
         causes = []
         for run in runs:
-            got = classify(job, run.run_id, matches[job].get(run.run_id, []), patterns,
-                           ongoing, run.passed_on_payload, generic=generic)
+            found = matches[job].get(run.run_id, [])
+            got = classify(job, run.run_id, found, patterns, ongoing, run.passed_on_payload,
+                           step_order=_step_order(store, job, run.run_id, found),
+                           generic=generic)
             causes.append(RunCause(got, _excused_by(got, patterns, excuse)))
         out[job] = JobFailures(job, tuple(causes))
     return out
+
+
+def _step_order(store: Store, job: str, run_id: str, found: Sequence[Match]) -> list[str]:
+    """The run's steps in the order their logs were stored (the order they ran in), read only
+    when its matches span several steps: "latest in the log" then compares steps that way."""
+    if len({m.step for m in found}) < 2:
+        return []
+    logs = store.logs.list_logs(job, run_id)
+    return [info.step for info in sorted(logs, key=lambda info: (info.stored_at, info.step))]
 
 
 def _excused_by(got: Classification, patterns: Mapping[int, Pattern],

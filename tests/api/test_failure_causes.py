@@ -209,3 +209,17 @@ def test_a_common_pattern_over_few_logs_still_decides(api: ApiClient, store: Sto
                 outcomes={"t": "failed"})
         matched(store, "unit", f"f{index}", infra, 3, MIRROR)
     assert api.get("/jobs/unit/runs/f1").json["failure_cause"]["class"] == "infra"
+
+
+def test_latest_in_the_log_orders_steps_as_their_logs_were_stored(api: ApiClient,
+                                                                   store: Store) -> None:
+    put_run(api, "unit", "s0", payload="sp", status="failure", outcomes={"t": "failed"})
+    # "zz-setup" ran first, "build" after it: alphabetical order would say the opposite.
+    store.logs.put_log("unit", "s0", "zz-setup", "warning: mirror slow\n")
+    store.logs.put_log("unit", "s0", "build", "x\nundefined: Reconcile\n")
+    infra = pattern(store, "mirror slow", "infra")
+    bug = pattern(store, "undefined: Reconcile")
+    matched(store, "unit", "s0", infra, 1, "warning: mirror slow", step="zz-setup")
+    matched(store, "unit", "s0", bug, 2, "undefined: Reconcile", step="build")
+    cause = api.get("/jobs/unit/runs/s0").json["failure_cause"]
+    assert cause["class"] == "new" and cause["decisive"]["step"] == "build"
