@@ -44,7 +44,7 @@ VALIDITY_BEYOND_SCHEMA = {
     ("POST", "/scans"): "since must be a duration or an ISO 8601 time",
     # -- failure causes --
     ("GET", "/breakages"): "a cursor is opaque",
-    ("POST", "/breakages"): "started must not be in the future",
+    ("POST", "/breakages"): "started must not be in the future; pattern_id must exist",
     ("PATCH", "/breakages/{breakage_id}"): "resolved must lie between started and now",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.

@@ -33,10 +33,13 @@ def _check_id(breakage_id: int) -> None:
 def declare(store: Store, *, cause: str, jobs: Sequence[str], pattern_id: int | None,
             notes: str, started: datetime | None, actor: str,
             now: datetime | None = None) -> Breakage:
-    """Declare an ongoing breakage; ``started`` (default now) may not be in the future."""
+    """Declare an ongoing breakage; ``started`` (default now) may not be in the future, and
+    ``pattern_id`` must name a pattern (a retired one too: it keeps explaining)."""
     now = now or datetime.now(UTC)
     if started is not None and started > now:
         raise InvalidInput({"started": ["must not be in the future"]})
+    if pattern_id is not None and not store.patterns.patterns_by_ids([pattern_id]):
+        raise InvalidInput({"pattern_id": [f"no pattern {pattern_id}"]})
     return store.breakages.add_breakage(cause=cause, jobs=jobs, pattern_id=pattern_id,
                                         notes=notes, actor=actor, started=started)
 

@@ -23,7 +23,7 @@ def declare(api: ApiClient, **body: object) -> dict[str, object]:
 def test_declaring_and_resolving_need_admin(as_scope: dict[str, ApiClient]) -> None:
     for scope in ("read", "write"):
         assert as_scope[scope].post("/breakages", json={"cause": "x"}).status_code == 403
-    made = declare(as_scope["admin"], pattern_id=3, notes="mirror 503s")
+    made = declare(as_scope["admin"], notes="mirror 503s")
     assert made["ongoing"] is True and made["resolution"] is None
     assert made["created_by"].startswith("token sha256:")
     for scope in ("read", "write"):
@@ -87,3 +87,12 @@ def test_listing_filters_by_state_and_job(api: ApiClient) -> None:
     page = api.get("/breakages?limit=2").get_json()
     assert api.get(f"/breakages?limit=2&cursor={page['next_cursor']}").get_json()["items"][0][
         "id"] == 1
+
+
+def test_the_failure_mode_must_be_a_known_pattern(api: ApiClient) -> None:
+    refused = api.post("/breakages", json={"cause": "x", "pattern_id": 7})
+    assert refused.status_code == 422
+    assert refused.get_json()["error"]["details"] == {"pattern_id": ["no pattern 7"]}
+    made = api.post("/patterns", json={"expression": "etcdserver: leader changed"})
+    assert made.status_code == 201
+    assert declare(api, pattern_id=made.get_json()["id"])["pattern_id"] == made.get_json()["id"]
