@@ -66,9 +66,6 @@ def test_a_tiny_run_of_the_disruption_verdict_bench() -> None:
     assert done.returncode == 0, done.stderr
     assert "ratio with/without" in done.stdout and "GET /disruption/allowed" in done.stdout
     assert "'disruption': ('pass', 10)" in done.stdout
-    # A 64 KiB hostile line takes RE2 milliseconds, never the seconds backtracking needs.
-    assert all(float(row[1]) < 500 for row in rows)
-    assert "python re, (a+)+$ on the 64 KiB line: did not finish in 0.5 s" in done.stdout
 
 
 def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:

@@ -47,6 +47,10 @@ VALIDITY_BEYOND_SCHEMA = {
     ("PATCH", "/patterns/{pattern_id}"): "a regex must be one the linear-time engine runs",
     ("GET", "/patterns/stats"): "since must be a duration or an ISO 8601 time",
     ("POST", "/scans"): "since must be a duration or an ISO 8601 time",
+    # -- failure causes --
+    ("GET", "/breakages"): "a cursor is opaque",
+    ("POST", "/breakages"): "started must not be in the future; pattern_id must exist",
+    ("PATCH", "/breakages/{breakage_id}"): "resolved must lie between started and now",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

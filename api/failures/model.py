@@ -88,6 +88,9 @@ class Breakage:
     started: datetime
     resolved: datetime | None = None
     resolution: str | None = None
+    # The breakage's own audit trail: who declared it and who resolved it.
+    created_by: str = ""
+    resolved_by: str | None = None
 
     @property
     def ongoing(self) -> bool:

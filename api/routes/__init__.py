@@ -30,3 +30,10 @@ def register_blueprints(app: Flask) -> None:
 
     for module in (patterns, scans):
         app.register_blueprint(module.bp)
+
+    # Failure causes (issue 13, SPEC §10).
+    from api.routes import breakages, failures
+
+    for part in (breakages, failures):
+        app.register_blueprint(part.bp)
+

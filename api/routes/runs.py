@@ -7,7 +7,9 @@ from api.db import get_store
 from api.domain import Scope, TestStatus, WriteOutcome
 from api.metrics import count_ingested
 from api.routes.common import load_body, load_query, page_limit
+from api.routes.failures import generic_share
 from api.schemas.common import DeleteQuery, check_path_names, page_dump
+from api.schemas.failures import cause_dump
 from api.schemas.runs import (
     RunListQuery,
     RunPutSchema,
@@ -15,7 +17,7 @@ from api.schemas.runs import (
     RunTestsQuery,
     TestResultDumpSchema,
 )
-from api.services import catalog, measurements_view
+from api.services import catalog, failures, measurements_view
 
 bp = Blueprint("runs", __name__)
 
@@ -32,8 +34,13 @@ def put_run(job: str, run_id: str) -> tuple[Response, int]:
 @bp.get("/jobs/<seg:job>/runs/<seg:run_id>")
 @require(Scope.READ)
 def get_run(job: str, run_id: str) -> Response:
-    body = RunSchema().dump(catalog.get_run(get_store(), job, run_id))
-    body.update(measurements_view.run_view(get_store(), job, run_id))  # SPEC §9
+    store = get_store()
+    run = catalog.get_run(store, job, run_id)
+    body = RunSchema().dump(run)
+    body.update(measurements_view.run_view(store, job, run_id))  # SPEC §9
+    # A failed run says why it failed (SPEC §10); null for any other status.
+    body["failure_cause"] = cause_dump(failures.run_cause(store, run,
+                                                          generic_share=generic_share()))
     return jsonify(body)
 
 

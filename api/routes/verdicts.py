@@ -6,6 +6,7 @@ from api.auth import require
 from api.db import get_store, get_verdict_cache
 from api.domain import Scope
 from api.routes.common import load_query
+from api.routes.failures import generic_share
 from api.schemas.verdicts import PayloadVerdictSchema, VerdictQuery
 from api.services import verdict_markdown, verdicts
 
@@ -17,7 +18,8 @@ bp = Blueprint("verdicts", __name__)
 def get_verdict(payload_id: str) -> Response:
     query = load_query(VerdictQuery())
     policy, fmt = query["policy"], query["format"]
-    prepared = verdicts.prepare(get_store(), payload_id, policy=policy)
+    prepared = verdicts.prepare(get_store(), payload_id, policy=policy,
+                                generic_share=generic_share())
     if request.if_none_match.contains(f"{prepared.etag}-{fmt}"):
         not_modified = Response(status=304)
         not_modified.set_etag(f"{prepared.etag}-{fmt}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.disruption_judging import DisruptionSectionSchema
+from api.schemas.failures import JobFailuresSchema
 from api.schemas.jobs import POLICIES
 
 
@@ -52,6 +53,7 @@ class JobVerdictSchema(Schema):
     reason = fields.String()
     warnings = fields.List(fields.Nested(VerdictWarningSchema))
     disruption = fields.Nested(DisruptionSectionSchema, allow_none=True)
+    failures = fields.Nested(JobFailuresSchema, allow_none=True)  # failure causes (§10)
 
 
 class PayloadVerdictSchema(Schema):

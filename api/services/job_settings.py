@@ -17,6 +17,7 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `run_timeout` | duration, 1m to 30d | 12h | a run pending longer counts as `error` |
 | `disruption` | `block`, `inform`, `off` | `block` | a failed disruption check fails the job |
 | `disruption_policy` | `bayes`, `aggregator` | `bayes` | the disruption policy that decides |
+| `excuse` | list of tags | ["infra"] | failed runs whose decisive cause has one are not evidence |
 
 Every setting can weaken the gate, so changing any of them is an admin act, audited
 (:mod:`api.services.governance`).
@@ -36,6 +37,8 @@ from api.stats.defaults import POLICY_DEFAULTS
 from client.durations import parse_duration
 
 RUN_TIMEOUT_RANGE = (60.0, 30 * 86400.0)
+DEFAULT_EXCUSE = frozenset({"infra"})
+MAX_EXCUSE_TAGS = 100
 # Units always written (openapi.yaml states the same pattern): a bare "3600" is ambiguous.
 DURATION_PATTERN = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$")
 DISRUPTION_CHOICES: dict[str, tuple[str, ...]] = {
@@ -58,6 +61,9 @@ class JobSettings:
     # -- disruption and alert judging (SPEC §9) --
     disruption: str = "block"
     disruption_policy: str = "bayes"
+    # Failure causes (SPEC §10): a failed run whose decisive match's pattern carries one of
+    # these tags (compared lower-cased) is an infrastructure outcome, as an error run is.
+    excuse: frozenset[str] = DEFAULT_EXCUSE
 
     @classmethod
     def of(cls, job: Job) -> JobSettings:
@@ -99,6 +105,14 @@ class JobSettings:
                 values["informing"] = frozenset(names)
             else:
                 errors["informing"] = ["must be a list of test names"]
+        if "excuse" in raw:
+            tags = raw["excuse"]
+            if (isinstance(tags, list) and len(tags) <= MAX_EXCUSE_TAGS
+                    and all(isinstance(t, str) and 0 < len(t) <= 64 for t in tags)):
+                values["excuse"] = frozenset(t.lower() for t in tags)
+            else:
+                errors["excuse"] = [f"must be a list of at most {MAX_EXCUSE_TAGS} pattern tags"
+                                    " (1 to 64 characters each)"]
         if "run_timeout" in raw:
             if _duration_in(raw["run_timeout"], *RUN_TIMEOUT_RANGE):
                 values["run_timeout"] = raw["run_timeout"]

@@ -32,6 +32,7 @@ def render(verdict: PayloadVerdict) -> str:
         lines.append(f"| {inline(job.job)} | {ICONS[job.verdict]} {job.verdict} | "
                      f"{job.runs.counted}/{job.runs.finished}/{job.runs.expected} | {base} | "
                      f"{job.tests_checked} | {inline(job.reason)} |")
+    lines += failure_lines(verdict)
     regressions = [(job.job, r) for job in verdict.jobs for r in job.regressions]
     if regressions:
         lines += ["", "### Regressions", "",
@@ -45,3 +46,20 @@ def render(verdict: PayloadVerdict) -> str:
             lines.append(f"\n… and {len(regressions) - MAX_ROWS} more (see the JSON verdict).")
     lines += verdict_disruption_markdown.lines(verdict.jobs)
     return "\n".join(lines) + "\n"
+
+
+def failure_lines(verdict: PayloadVerdict) -> list[str]:
+    """Why runs failed (SPEC §10): per job with failed runs, the tracker's summary line and
+    the runs its ``excuse`` setting excused."""
+    out: list[str] = []
+    for job in verdict.jobs:
+        if job.failures is None:
+            continue
+        line = f"- {inline(job.job)}: {inline(job.failures.summary)}"
+        excused = job.failures.excused
+        if excused:
+            runs = ", ".join(f"{inline(c.classification.run_id)} ({inline(c.excused_by or '')})"
+                             for c in excused)
+            line += f"; excused (not evidence): {runs}"
+        out.append(line)
+    return ["", "### Why runs failed", "", *out] if out else []

@@ -8,6 +8,11 @@ fails if any job fails, is pending if any job is pending, and passes otherwise. 
 finished in ``error`` (never as evidence), noted as ``notes["stale_pending"]``, so a lost
 upload cannot hold a payload pending forever.
 
+Failure causes (SPEC §10, :mod:`api.services.verdict_failures`): each job's failed runs are
+classified and the verdict carries them (counts, per-run causes, the summary line). A failed run
+whose decisive cause carries one of the job's ``excuse`` tags is excused: like an ``error`` run
+it is finished but not counted, and its tests are not evidence; the reason names those runs.
+
 No silent pass (SPEC section 5, fail-safe rules): a job without a usable baseline (none, or
 one of zero runs) carries a :class:`VerdictWarning` (``no_baseline``), repeated in the
 payload's list, that the CLI, the action and the Markdown show; with the job setting
@@ -31,7 +36,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from api.domain import Job, Payload
-from api.services import verdict_disruption
+from api.services import verdict_disruption, verdict_failures
+from api.services.failures import DEFAULT_GENERIC_SHARE, JobFailures, PayloadFailures
 from api.services.job_settings import JobSettings
 from api.services.verdict_disruption import DisruptionSection
 from api.stats import DEFAULT_POLICY, evaluate
@@ -42,6 +48,7 @@ from api.store import BaselineVersion, NotFound, PayloadJobRuns, Store
 
 PASS, FAIL, PENDING = "pass", "fail", "pending"
 STALE_PENDING = "stale_pending"
+EXCUSED = "excused"  # failed runs excused by the job's ``excuse`` setting (not evidence)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +84,7 @@ class JobVerdict:
     reason: str
     warnings: tuple[VerdictWarning, ...] = ()
     disruption: DisruptionSection | None = None
+    failures: JobFailures | None = None  # the job's failed runs, classified
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +174,7 @@ class PreparedVerdict:
     inputs: tuple[_JobInputs, ...]
     deadline_passed: bool
     etag: str
+    failures: PayloadFailures | None = None
 
 
 def _deadline_passed(payload: Payload | None, now: datetime | None) -> bool:
@@ -183,16 +192,23 @@ def _stale(item: _JobInputs, now: datetime) -> int:
 
 
 def prepare(store: Store, payload_id: str, *, policy: str | None = None,
-            now: datetime | None = None) -> PreparedVerdict:
+            now: datetime | None = None,
+            generic_share: float = DEFAULT_GENERIC_SHARE) -> PreparedVerdict:
     """Gather the verdict's inputs (cheap: no test results are read) and its ETag."""
     payload, inputs = _gather(store, payload_id)
     moment = now or datetime.now(UTC)
     inputs = [replace(item, stale=_stale(item, moment)) for item in inputs]
     deadline_passed = _deadline_passed(payload, moment)
+    failures = verdict_failures.gather(store, payload_id, {i.job.name: i.job for i in inputs},
+                                       generic_share=generic_share)
+    etag = _stamp(payload_id, payload, inputs, deadline_passed, policy,
+                  verdict_disruption.stamp(store))
+    if failures.jobs:  # the causes change the verdict: they join its ETag
+        etag = hashlib.sha256(repr((etag, verdict_failures.stamp(failures))).encode()
+                              ).hexdigest()[:32]
     return PreparedVerdict(payload_id=payload_id, policy=policy, payload=payload,
                            inputs=tuple(inputs), deadline_passed=deadline_passed,
-                           etag=_stamp(payload_id, payload, inputs, deadline_passed, policy,
-                                       verdict_disruption.stamp(store)))
+                           etag=etag, failures=failures)
 
 
 def judge(store: Store, prepared: PreparedVerdict, *,
@@ -201,8 +217,11 @@ def judge(store: Store, prepared: PreparedVerdict, *,
     key = (prepared.payload_id, prepared.policy or "")
     if cache is not None and (hit := cache.get(key, prepared.etag)) is not None:
         return hit
+    failures = prepared.failures
     jobs = tuple(_judge_job(store, prepared.payload_id, item, prepared.policy,
-                            prepared.deadline_passed) for item in prepared.inputs)
+                            prepared.deadline_passed,
+                            failures.of(item.job.name) if failures else None)
+                 for item in prepared.inputs)
     verdicts = {job.verdict for job in jobs}
     overall = FAIL if FAIL in verdicts else PENDING if PENDING in verdicts else PASS
     payload = prepared.payload
@@ -225,17 +244,20 @@ def judge_payload(store: Store, payload_id: str, *, policy: str | None = None,
 
 
 def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override: str | None,
-               deadline_passed: bool) -> JobVerdict:
+               deadline_passed: bool, failures: JobFailures | None = None) -> JobVerdict:
     settings = JobSettings.of(item.job)
     policy = policy_override or item.job.policy or DEFAULT_POLICY
     runs = item.runs
     finished = (runs.finished if runs else 0) + item.stale
-    counted = runs.counted if runs else 0
+    excused = verdict_failures.excused_run_ids(failures)
+    counted = (runs.counted if runs else 0) - len(excused)  # excused: as if in error
     summary = RunsSummary(expected=item.expected, finished=finished, counted=counted,
                           pending=max(0, item.expected - finished))
     stale_notes = {STALE_PENDING: item.stale} if item.stale else {}
+    stale_notes |= {EXCUSED: len(excused)} if excused else {}
     stale_reason = (f"; {item.stale} run(s) still pending after the job's run_timeout "
                     f"({settings.run_timeout}) counted as error" if item.stale else "")
+    stale_reason += verdict_failures.excused_reason(failures)
 
     usable = _usable(item.baseline)
     warnings = () if usable else (_no_baseline_warning(item.job.name, item.baseline,
@@ -244,24 +266,28 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
     def verdict_without_tests(verdict: str, reason: str) -> JobVerdict:
         return JobVerdict(job=item.job.name, verdict=verdict, policy=policy, runs=summary,
                           baseline=item.baseline, tests_checked=0, regressions=(),
-                          notes=stale_notes, reason=reason + stale_reason, warnings=warnings)
+                          notes=stale_notes, reason=reason + stale_reason, warnings=warnings,
+                          failures=failures)
 
     if finished < item.expected and not deadline_passed:
         return verdict_without_tests(
             PENDING, f"{finished} of {item.expected} expected runs finished")
     if counted == 0:
-        infra = finished - counted
+        infra = finished - counted - len(excused)
         why = (f"no run finished of {item.expected} expected, and the deadline has passed"
                if finished == 0 else
                f"none of the {finished} finished runs counts as evidence "
-               f"({infra} ended in error or were aborted)")
+               f"({infra} ended in error or were aborted"
+               + (f", {len(excused)} excused)" if excused else ")"))
         return verdict_without_tests(FAIL, why)
     if not usable and settings.require_baseline:
         return verdict_without_tests(
             FAIL, "no usable baseline, and the job requires one (setting require_baseline): "
                   "compute one with POST /jobs/{job}/baselines")
-    columns = store.payload_evidence(item.job.name, payload_id,
-                                     item.baseline.version if item.baseline else None)
+    columns = verdict_failures.excused_evidence(
+        store, item.job.name, store.payload_evidence(
+            item.job.name, payload_id, item.baseline.version if item.baseline else None),
+        failures)
     evidence = evidence_from_columns(
         columns.suites, columns.names, columns.counts, columns.history, columns.absent,
         informing=settings.is_informing if settings.informing else None,
@@ -277,7 +303,7 @@ def _judge_job(store: Store, payload_id: str, item: _JobInputs, policy_override:
                          notes={**result.note_counts, **stale_notes},
                          reason=_reason(result, summary, item.baseline, deadline_passed)
                          + stale_reason,
-                         warnings=warnings)
+                         warnings=warnings, failures=failures)
     return verdict_disruption.apply(store, payload_id, settings, verdict)
 
 

@@ -80,7 +80,8 @@ from api.domain import (
 from api.stats.types import Prior, TestBaseline, TestKey, TestTally
 from api.store.logs import LogStore
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the parts import this module (StoreError, NotFound)
+    from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
     from api.store.patterns import PatternStore
 
@@ -507,3 +508,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def patterns(self) -> PatternStore:
         """The patterns part; its contract is on :class:`api.store.patterns.PatternStore`."""
+
+    # -- known breakages (SPEC §10; contract in api/store/breakages.py) -----------------------
+
+    @property
+    @abc.abstractmethod
+    def breakages(self) -> BreakageStore:
+        """The known-breakages part of this store."""
+

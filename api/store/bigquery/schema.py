@@ -171,6 +171,11 @@ TABLES: tuple[Table, ...] = (
                     ("cursor", S, N), ("logs_scanned", I, R), ("matches", I, R),
                     ("error", S, N), ("actor", S, R), ("created_at", T, R),
                     ("updated_at", T, R)), cluster=("id",)),
+    # Known breakages (issue 13, failure causes): jobs is a JSON array; token breaks id ties.
+    Table("breakages", (("id", I, R), ("token", I, R), ("cause", S, R), ("jobs", S, R),
+                        ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
+                        ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
+                        ("resolved_by", S, N)), cluster=("id",)),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

@@ -60,6 +60,7 @@ from api.store.base import (
     TokenInfo,
     VerdictInputs,
 )
+from api.store.bigquery.breakages import BigQueryBreakages
 from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.disruption import BigQueryDisruption
@@ -102,9 +103,10 @@ class BigQueryStore(Store):
         self._crawl = BigQueryCrawl(self._conn)
         self._leases = BigQueryLeases(self._conn)
         self._tokens = BigQueryTokens(self._conn)
+        self._patterns = BigQueryPatterns(self._conn)
+        self._breakages = BigQueryBreakages(self._conn)
         self._logs = BigQueryLogs(self._conn)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
-        self._patterns = BigQueryPatterns(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -385,19 +387,26 @@ class BigQueryStore(Store):
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
 
-    # -- build logs (see logs.py) ------------------------------------------------------------
-
-    @property
-    def logs(self) -> BigQueryLogs:
-        return self._logs
-    # -- disruption and alert measurements (see disruption.py) -------------------------------
-
-    @property
-    def disruption(self) -> BigQueryDisruption:
-        return self._disruption
-
     # -- patterns (see patterns.py) --------------------------------------------------------------
 
     @property
     def patterns(self) -> BigQueryPatterns:
         return self._patterns
+
+    # -- known breakages -----------------------------------------------------------------------
+
+    @property
+    def breakages(self) -> BigQueryBreakages:
+        return self._breakages
+
+    # -- build logs (see logs.py) ------------------------------------------------------------
+
+    @property
+    def logs(self) -> BigQueryLogs:
+        return self._logs
+
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> BigQueryDisruption:
+        return self._disruption

@@ -52,6 +52,7 @@ from api.store.base import (
 from api.store.codec import check_expected, dump_map, now_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
+from api.store.sqlite.breakages import SqliteBreakages
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.disruption import SqliteDisruption
@@ -86,9 +87,10 @@ class SqliteStore(Store):
         self._crawl = SqliteCrawl(self.db)
         self._leases = SqliteLeases(self.db)
         self._tokens = SqliteTokens(self.db)
+        self._patterns = SqlitePatterns(self.db)
+        self._breakages = SqliteBreakages(self.db)
         self._logs = SqliteLogs(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
-        self._patterns = SqlitePatterns(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -348,19 +350,26 @@ class SqliteStore(Store):
     def release_lease(self, name: str, holder: str) -> None:
         self._leases.release_lease(name, holder)
 
-    # -- build logs (see logs.py) ------------------------------------------------------------
-
-    @property
-    def logs(self) -> SqliteLogs:
-        return self._logs
-    # -- disruption and alert measurements (see disruption.py) -------------------------------
-
-    @property
-    def disruption(self) -> SqliteDisruption:
-        return self._disruption
-
     # -- patterns (see patterns.py) --------------------------------------------------------------
 
     @property
     def patterns(self) -> SqlitePatterns:
         return self._patterns
+
+    # -- known breakages -----------------------------------------------------------------------
+
+    @property
+    def breakages(self) -> SqliteBreakages:
+        return self._breakages
+
+    # -- build logs (see logs.py) ------------------------------------------------------------
+
+    @property
+    def logs(self) -> SqliteLogs:
+        return self._logs
+
+    # -- disruption and alert measurements (see disruption.py) -------------------------------
+
+    @property
+    def disruption(self) -> SqliteDisruption:
+        return self._disruption
