@@ -4,7 +4,11 @@ Three jobs of an OpenShift-like nightly stream, each with a few hundred tests: m
 a tail is flaky, two are very flaky. Twenty nights of payloads with three runs per job make
 the history (60 runs); the newest payload has ten runs per job, and in one job a previously
 stable test now fails every time: the regression the gate should catch. Baselines are computed
-from the earlier nights, so the verdict endpoint answers at once. Generation is seeded, and
+from the earlier nights, so the verdict endpoint answers at once. The first job's runs also
+carry disruption and alert measurements, with baselines of both kinds
+(:mod:`api.demo_measurements`), and the failed runs of the last two weeks have step logs that
+a handful of curated patterns classify (:mod:`api.demo_logs`), so the verdict shows its
+disruption section and why runs failed. Generation is seeded, and
 re-loading is idempotent: a newest payload already registered is not loaded again, and the
 admin token, kept in a 0600 file beside the database, is reused while it is still valid (the
 store only holds its hash), so ``make run`` prints the same token every time.
@@ -19,6 +23,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from api.auth import hash_token, new_token
+from api.demo_logs import INFRA_QUOTA, FailedRun, load_logs
+from api.demo_measurements import MeasuredRun, load_measurements
 from api.domain import JobSpec, Payload, RunSpec, RunStatus, Scope, TestResult, TestStatus
 from api.services import baselines
 from api.store import Store
@@ -70,6 +76,10 @@ class DemoSummary:
             "  look at:",
             f"    curl {auth} {base_url}/payloads/{quote(self.payload)}/verdict",
             f"    curl {auth} '{base_url}/payloads/{quote(self.payload)}/verdict?format=markdown'",
+            f"    curl {auth} {base_url}/payloads/{quote(self.payload)}/failures",
+            f"    curl {auth} {base_url}/failures/unexplained",
+            f"    curl {auth} '{base_url}/disruption/baselines?kind=disruptions&format=origin'",
+            f"    curl {auth} {base_url}/patterns",
             f"    curl {auth} {base_url}/jobs",
             f"    curl {auth} '{base_url}/jobs/{first}/runs?payload={quote(self.payload)}'",
             f"    curl {base_url}/healthz",
@@ -125,6 +135,9 @@ def _status_of(results: list[TestResult]) -> RunStatus:
 
 
 HISTORY_RUNS_PER_NIGHT = 3
+LOGGED_NIGHTS = 14  # failed runs of the newest payload and of the nights before get logs
+# (14: what GET /failures/unexplained reads by default)
+MEASURED_JOB = 0  # the job whose runs send disruption and alert measurements (DEMO_JOBS[0])
 
 
 def demo_token(store: Store, path: Path | None) -> str:
@@ -163,6 +176,8 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 20, now: datetime |
     total_runs = 0
     regressed_job, regressed_test = DEMO_JOBS[0][0], ""
     reused = store.get_payload(newest) is not None
+    measured: list[MeasuredRun] = []
+    failed: list[FailedRun] = []
     for job_index, (job, variant, test_count) in enumerate(DEMO_JOBS):
         if not reused:
             store.put_job(JobSpec(name=job, variant=variant, expected_runs=RUNS_PER_JOB_NOW))
@@ -184,17 +199,31 @@ def load_demo(store: Store, *, seed: int = 2026, days: int = 20, now: datetime |
                     continue
                 started = first_night + timedelta(days=day, minutes=10 * attempt + job_index)
                 run_id = f"{started:%Y%m%d%H%M}{job_index}{attempt:02d}"
+                status = _status_of(results)
                 store.put_run(
-                    RunSpec(job=job, run_id=run_id, status=_status_of(results), payload=payload,
+                    RunSpec(job=job, run_id=run_id, status=status, payload=payload,
                             started_at=started, finished_at=started + timedelta(hours=2),
                             url=f"https://prow.example.invalid/view/{run_id}",
                             variant=dict(variant)),
                     results,
                 )
+                if job_index == MEASURED_JOB:
+                    measured.append(MeasuredRun(job, run_id, started))
+                if status is RunStatus.FAILURE and day >= days - LOGGED_NIGHTS:
+                    # One run of the last job's newest payload lost its cloud quota: an
+                    # infrastructure failure the verdict excuses (the job setting `excuse`).
+                    infra = is_newest and job_index == len(DEMO_JOBS) - 1 and attempt == 3
+                    failed.append(FailedRun(
+                        job, run_id, started, results,
+                        regression=regressed_test if is_newest and job_index == 0 else None,
+                        cause=INFRA_QUOTA if infra else None))
     if reused:
         return DemoSummary(jobs=tuple(job for job, _, _ in DEMO_JOBS), runs=total_runs,
                            payload=newest, regressed_job=regressed_job,
                            regressed_test=regressed_test, token=token, reused=True)
+    # Separate generators: the test history above stays what it was before these existed.
+    load_measurements(store, measured, seed=seed + 1, now=now)
+    load_logs(store, failed, seed=seed + 2)
     store.put_payload(Payload(id=newest, expected={job: RUNS_PER_JOB_NOW
                                                    for job, _, _ in DEMO_JOBS}))
     # Every night, the newest included: the verdict removes the judged payload's own runs, and

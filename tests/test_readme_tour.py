@@ -70,8 +70,10 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
                 capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, (attempt, done.stdout[-3000:], done.stderr)
             # Nothing on stderr but the verdict's warning that the new job has no baseline
-            # (no silent pass): the tour's own job was never judged before.
-            warnings = done.stderr.splitlines()
+            # (no silent pass): the tour's own job was never judged before; and what
+            # `patterns export` says it wrote (its stdout is not the file).
+            warnings = [line for line in done.stderr.splitlines()
+                        if line != "exported 5 patterns to var/patterns.json"]
             assert warnings and all(line.startswith("flakegate: warning (no_baseline): job "
                                                     "'e2e (aws)'") for line in warnings), \
                 (attempt, done.stderr)
@@ -79,5 +81,15 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
             assert '"added":true' in done.stdout or attempt == 2
             assert "PENDING e2e (aws): runs 1/10 finished" in done.stdout
             assert "exit status 3" in done.stdout
+            # The demo's failure causes, disruption and patterns (issues 12 and 13).
+            assert "### Why runs failed" in done.stdout
+            assert "### Disruption and alerts" in done.stdout
+            assert "11/24 flaky, 3/24 infra, 10/24 new" in done.stdout
+            assert "10 [FAILED] Expected volume content" in done.stdout  # the top cluster
+            assert "exact row has only 70 runs" in done.stdout  # /disruption/allowed
+            assert "decisive match tagged flaky: pattern #1" in done.stdout  # run 1003's log
+            assert "0 created, 0 updated, 5 unchanged" in done.stdout
+            assert "0 P99 increases, 0 P99 decreases" in done.stdout
+            assert (tmp_path / "var" / "query_results.json").read_text().startswith("[\n  {")
     finally:
         server.stop()

@@ -73,6 +73,52 @@ def test_demo_loads_a_history_whose_regression_the_verdict_catches(
         store.close()
 
 
+def test_demo_payload_shows_disruption_and_why_runs_failed(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's newest payload has a disruption section (one measured job, judged against
+    its own history, both kinds' baselines stored) and classified failed runs: flaky and infra
+    causes from the curated patterns, an excused infra run, the regression's runs unexplained
+    and clustered on its assertion line."""
+    from datetime import UTC, datetime, timedelta
+
+    from api.demo import DEMO_JOBS
+    from api.disruption.model import MeasurementKind
+    from api.services import failure_logs, failures, verdicts
+
+    url = f"sqlite://{tmp_path / 'demo.db'}"
+    assert main(["demo", "--db", url]) == 0
+    printed = capsys.readouterr().out
+    assert "/failures" in printed and "format=origin" in printed
+    payload = next(line.split()[-1] for line in printed.splitlines() if "newest payload" in line)
+    store = open_store(url)
+    try:
+        verdict = verdicts.judge_payload(store, payload, cache=None)
+        sections = {job.job: job.disruption for job in verdict.jobs}
+        measured = sections.pop(DEMO_JOBS[0][0])
+        assert measured is not None and measured.runs == 10
+        assert set(sections.values()) == {None}  # only the first job sends measurements
+        for kind in MeasurementKind:
+            newest = store.disruption.baseline_version(kind)
+            assert newest is not None and newest.rows > 0 and newest.actor == "demo"
+
+        by_job = {job.job: job.failures for job in verdict.jobs}
+        regressed = by_job[DEMO_JOBS[0][0]]
+        assert regressed is not None and regressed.counts["new"] == 10
+        counts = {cls: sum(f.counts[cls] for f in by_job.values() if f) for cls in
+                  ("flaky", "infra", "new")}
+        assert counts["flaky"] > 0 and counts["infra"] > 0
+        excused = [job for job in verdict.jobs if job.notes.get("excused")]
+        assert excused and all(job.verdict == "pass" for job in excused)
+
+        report = failures.unexplained_clusters(
+            store, since=datetime.now(UTC) - timedelta(days=14), job=None, limit=1000,
+            log_lines=failure_logs.reader(store))
+        top = report.clusters[0]
+        assert top.count == 10 and "Expected volume content" in top.normal
+    finally:
+        store.close()
+
+
 def test_baseline_compute_and_show(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     url = f"sqlite://{tmp_path / 'demo.db'}"
     main(["demo", "--db", url])
