@@ -12,7 +12,7 @@ from api.db import get_store
 from api.domain import Scope, WriteOutcome
 from api.errors import ApiError
 from api.failures.logtext import line_range as select_lines
-from api.routes.junit import _limits
+from api.routes.junit import upload_limits
 from api.schemas.common import check_path_names
 from api.schemas.logs import dump_info, line_range
 from api.services import logs
@@ -41,7 +41,7 @@ def _body() -> Iterator[bytes]:
 @require(Scope.WRITE)
 def put_log(job: str, run_id: str, step: str) -> tuple[Response, int]:
     check_path_names(job=job, run_id=run_id, step=step)
-    info, outcome = logs.put_log(get_store(), job, run_id, step, _body(), limits=_limits(),
+    info, outcome = logs.put_log(get_store(), job, run_id, step, _body(), limits=upload_limits(),
                                  max_log_bytes=current_app.config["MAX_LOG_BYTES"])
     return (jsonify(dump_info(info, outcome=outcome.value)),
             201 if outcome is WriteOutcome.CREATED else 200)
