@@ -107,11 +107,13 @@ class SqliteDisruption(DisruptionStore):
                                 f" ORDER BY {_WHEN}, r.pk", window).fetchall()
             # (run pk, key id, seconds) flattened straight into numpy: a history of 150 runs x
             # 48 keys is 7,200 rows, and a tuple or a dict entry per row was most of a
-            # verdict's disruption time
+            # verdict's disruption time.
+            # runs first, then each run's measurements by primary key (CROSS JOIN fixes that
+            # order: an IN list probing every (run, key of the kind) pair was three times slower)
             cursor = conn.execute(
-                f"SELECT m.run_pk, m.key_id, m.seconds FROM measurements AS m"
-                f" WHERE m.run_pk IN (SELECT r.pk{runs_of_job})"
-                " AND m.key_id IN (SELECT id FROM measure_keys WHERE kind = :kind)", window)
+                f"SELECT m.run_pk, m.key_id, m.seconds FROM (SELECT r.pk{runs_of_job}) AS x"
+                " CROSS JOIN measurements AS m ON m.run_pk = x.pk"
+                " JOIN measure_keys AS k ON k.id = m.key_id AND k.kind = :kind", window)
             flat = np.fromiter(itertools.chain.from_iterable(cursor),
                                dtype=np.int64).reshape(-1, 3)
             key_ids = np.unique(flat[:, 1])
