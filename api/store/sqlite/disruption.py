@@ -319,8 +319,9 @@ def _group_runs(job: str, rows: list[tuple[Any, ...]]) -> dict[str, RunMeasureme
     n = len(VARIANT_FIELDS)
     heads: dict[str, tuple[Any, ...]] = {}
     seconds: dict[str, dict[MeasurementKey, int]] = {}
-    # One key object per distinct key: a history of 150 runs x 36 backends builds 36 keys, not
-    # 5,400, and the verdict's lookups by these keys hit the identity fast path.
+    # One key object per distinct key: a payload of 10 runs x 48 keys builds 48 keys, not 480,
+    # and the verdict's lookups by these keys (its history's keys are these same objects, see
+    # summarise_columns) hit the identity fast path.
     interned: dict[tuple[Any, ...], MeasurementKey] = {}
     for row in rows:
         run_id = row[0]
