@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -101,25 +101,31 @@ def evaluate(
     past = summarise(history)
     keys = sorted(set(history) | {k for run in runs for k in run.seconds})
     seconds = payload_seconds(runs, keys)
-    rows = [_Row(key, v, past[key].at_or_above(v), past[key].runs)
-            for key in keys if key in past for v in levels(past[key], quantiles)]
+    rows: list[_Row] = []
+    attempts: list[int] = []  # each row's payload runs
+    spans: dict[MeasurementKey, slice] = {}  # each key's rows
+    for key in keys:
+        found = past.get(key)
+        if found is not None:
+            made = [_Row(key, v, found.at_or_above(v), found.runs)
+                    for v in levels(found, quantiles)]
+            spans[key] = slice(len(rows), len(rows) + len(made))
+            rows += made
+            attempts += [len(seconds[key])] * len(made)
     spendable = budget * (1.0 - safety)
-    cuts, tails = _cuts(rows, seconds, spendable * (1.0 - total_share), alternatives)
+    cuts, tails = _cuts(rows, attempts, spendable * (1.0 - total_share), alternatives)
     judged_keys = [key for key in keys if key in past and seconds[key]]
     total_alpha = spendable * total_share / max(1, len(judged_keys))
-    by_key: dict[MeasurementKey, list[int]] = {}
-    for i, row in enumerate(rows):
-        by_key.setdefault(row.key, []).append(i)
     checks = []
     for key in keys:
         observed = seconds[key]
-        if key not in by_key:
+        span = spans.get(key)
+        if span is None:
             checks.append(PayloadCheck(key, CHECK, CheckStatus.SKIPPED,
                                        f"{prefix}we have no historical data",
                                        tuple(RunSeconds(r, s, True) for r, s in observed)))
             continue
-        checks.append(_judge(key, observed, [rows[i] for i in by_key[key]],
-                             [int(cuts[i]) for i in by_key[key]], [tails[i] for i in by_key[key]],
+        checks.append(_judge(key, observed, rows[span], cuts[span].tolist(), list(tails[span]),
                              prefix))
         if observed:
             checks.append(_judge_total(key, observed, past[key], total_alpha, prefix))
@@ -182,13 +188,13 @@ def _judge_total(key: MeasurementKey, observed: Sequence[tuple[str, int]], histo
     return PayloadCheck(key, TOTAL_CHECK, status, reason, runs)
 
 
-def _cuts(rows: Sequence[_Row], seconds: Mapping[MeasurementKey, Sequence[tuple[str, int]]],
-          spendable: float, alternatives: tuple[tuple[float, float], ...]
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's cut and its null upper tails ``P(X >= c)`` (``(m, max k + 2)``)."""
+def _cuts(rows: Sequence[_Row], attempts: Sequence[int], spendable: float,
+          alternatives: tuple[tuple[float, float], ...]) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's cut and its null upper tails ``P(X >= c)`` (``(m, max k + 2)``), for
+    ``attempts[i]`` payload runs judged by row ``i``."""
     if not rows:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-    k = np.array([len(seconds[row.key]) for row in rows], dtype=np.int64)
+    k = np.array(attempts, dtype=np.int64)
     a = np.array([row.exceeded + 1.0 for row in rows])
     b = np.array([row.past - row.exceeded + 1.0 for row in rows])
     tails = upper_tails(beta_binomial_pmf(k, a, b))

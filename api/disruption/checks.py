@@ -69,6 +69,6 @@ def payload_seconds(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementK
     both kinds, because an alerts file names only the alerts that fired: a clean run's is
     empty, and its alerts are zeros, not missing. A run that measured nothing is no evidence.
     """
-    measured = [run for run in runs if run.seconds]
-    return {key: tuple((run.run_id, run.seconds.get(key, 0)) for run in measured)
+    measured = [(run.run_id, run.seconds) for run in runs if run.seconds]
+    return {key: tuple([(run_id, seconds.get(key, 0)) for run_id, seconds in measured])
             for key in keys}

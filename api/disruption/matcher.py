@@ -155,6 +155,8 @@ class Index(dict[tuple[MeasurementKey, tuple[str, ...]], BaselineRow]):
     def __init__(self) -> None:
         super().__init__()
         self.keys_present: set[MeasurementKey] = set()
+        self.matches: dict[Variant, dict[MeasurementKey, Match]] = {}
+        """:func:`match`'s answers per variant and key (see there)."""
 
 
 def index_rows(rows: Iterable[BaselineRow]) -> Index:
@@ -167,6 +169,20 @@ def index_rows(rows: Iterable[BaselineRow]) -> Index:
             index[at] = row
         index.keys_present.add(row.key)
     return index
+
+
+def match(index: Index, key: MeasurementKey, variant: Variant) -> Match:
+    """:func:`best_match` with origin's defaults, remembered on the index: an index holds one
+    stored baseline version, which never changes, and a verdict's runs ask about the same few
+    variants and keys again and again (walking the ladder for each was most of the single-run
+    rule's time). Concurrent callers may both compute an answer; it is the same answer."""
+    found = index.matches.get(variant)
+    if found is None:
+        found = index.matches.setdefault(variant, {})
+    answer = found.get(key)
+    if answer is None:
+        answer = found[key] = best_match(index, key, variant)
+    return answer
 
 
 def best_match(

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from api.disruption.checks import CheckStatus
-from api.disruption.matcher import Index, Match, best_match
+from api.disruption.matcher import Index, Match, best_match, match
 from api.disruption.model import MeasurementKey, MeasurementKind, RunMeasurements, Variant
 
 FLOOR_SECONDS = 1.0
@@ -88,26 +88,32 @@ def allowed_for(index: Index, key: MeasurementKey, variant: Variant) -> tuple[Ma
     return match, allowed_seconds(match.row.p99, variant.topology)
 
 
-def unusual(index: Index, runs: Iterable[RunMeasurements]) -> tuple[int, tuple[RunCheck, ...]]:
-    """``(checks made, the failing and flaking ones)`` over every measured key of ``runs``:
-    the verdict lists only those, so a passing check costs a comparison, not an object; the
-    matcher runs once per key and variant (a job's runs share one)."""
-    memo: dict[tuple[MeasurementKey, Variant], Match] = {}
-    limits: dict[tuple[MeasurementKey, Variant], tuple[float, float] | None] = {}
+def unusual(index: Index, runs: Iterable[RunMeasurements], kind: MeasurementKind | None = None
+            ) -> tuple[int, tuple[RunCheck, ...]]:
+    """``(checks made, the failing and flaking ones)`` over every measured key of ``runs`` (of
+    ``kind`` only, when given): the verdict lists only those, so a passing check costs a
+    comparison, not an object; the matcher runs once per key and variant (:func:`match`)."""
+    limits_of: dict[Variant, dict[MeasurementKey, float | None]] = {}
     checked = 0
     out = []
     for run in runs:
+        variant = run.variant
+        limits = limits_of.get(variant)
+        if limits is None:
+            limits = limits_of[variant] = {}
         for key, seconds in run.seconds.items():
-            at = (key, run.variant)
-            if at not in limits:
-                match = memo.get(at) or memo.setdefault(at, best_match(index, key, run.variant))
-                row = match.row
-                limits[at] = None if row is None else (
-                    (row.p95, row.p99) if key.kind is MeasurementKind.ALERTS
-                    else (allowed_seconds(row.p99, run.variant.topology),) * 2)
-            limit = limits[at]
+            if kind is not None and key.kind is not kind:
+                continue
             checked += 1
-            if limit is not None and seconds > limit[0]:
-                out.append(judge_seconds(run.run_id, key, seconds, memo[at],
-                                         run.variant.topology))
+            if key in limits:
+                limit = limits[key]
+            else:
+                row = match(index, key, variant).row
+                # alerts flake above P95; disruption fails above the graced allowance
+                limit = limits[key] = None if row is None else (
+                    row.p95 if key.kind is MeasurementKind.ALERTS
+                    else allowed_seconds(row.p99, variant.topology))
+            if limit is not None and seconds > limit:
+                out.append(judge_seconds(run.run_id, key, seconds, match(index, key, variant),
+                                         variant.topology))
     return checked, tuple(sorted(out, key=lambda c: (c.run_id, c.key)))

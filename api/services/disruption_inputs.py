@@ -1,8 +1,9 @@
 """What the disruption judges read from the store for one job of a payload, in few queries.
 
 Per job: the payload's runs (one ``list_runs``), their measurements (one ``run_measurements``),
-and per kind the job's history (one ``job_history``, and one more for the previous release's
-job when the job has fewer than 100 runs in the window). The origin-style baseline rows that
+and per kind the job's history as columns (one ``job_history_columns``, and one more for the
+previous release's job when the job has fewer than 100 runs in the window), summarised per key
+at once (:func:`api.disruption.history.summarise_columns`). The origin-style baseline rows that
 the single-run rule matches against are read once per kind and version and kept in a small
 process-wide cache (a stored version never changes), so a verdict does not reread thousands of
 rows.
@@ -17,10 +18,11 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from api.disruption.history import History, summarise_columns
 from api.disruption.matcher import Index, index_rows
 from api.disruption.model import MeasurementKey, MeasurementKind, RunMeasurements
 from api.domain import Run, RunStatus
@@ -38,7 +40,8 @@ class KindHistory:
     """A kind's history for one job: seconds per past run per key (zeros filled in)."""
 
     kind: MeasurementKind
-    seconds: dict[MeasurementKey, list[int]]
+    seconds: History
+    """Summarised by the store reads (raw seconds per run are accepted too)."""
     runs: int
     job: str
     """The job the history came from (the previous release's when the job's own was thin)."""
@@ -75,24 +78,19 @@ def payload_measurements(store: Store, job: str, payload: str) -> tuple[RunMeasu
                  for _, m in sorted(found.items()))
 
 
-def _seconds(runs: Sequence[RunMeasurements], keys: set[MeasurementKey]
-             ) -> dict[MeasurementKey, list[int]]:
-    return {key: [run.seconds.get(key, 0) for run in runs] for key in keys}
-
-
 def job_history(store: Store, job: str, kind: MeasurementKind, anchor: datetime,
                 payload_keys: set[MeasurementKey], *,
                 min_runs: int = MIN_HISTORY_RUNS) -> KindHistory:
     since, until = anchor - HISTORY_FROM, anchor - HISTORY_TO
-    runs = store.disruption.job_history(job, kind, since, until)
+    columns = store.disruption.job_history_columns(job, kind, since, until)
     source = job
-    if len(runs) < min_runs and (previous := previous_release_job(job)) is not None:
-        earlier = store.disruption.job_history(previous, kind, since, until)
-        if len(earlier) > len(runs):
-            runs, source = earlier, previous
-    keys = {key for run in runs for key in run.seconds} | {
-        key for key in payload_keys if key.kind is kind}
-    return KindHistory(kind, _seconds(runs, keys), len(runs), source, since, until)
+    if columns.runs < min_runs and (previous := previous_release_job(job)) is not None:
+        earlier = store.disruption.job_history_columns(previous, kind, since, until)
+        if earlier.runs > columns.runs:
+            columns, source = earlier, previous
+    keys = {key for key in payload_keys if key.kind is kind}
+    return KindHistory(kind, summarise_columns(columns, keys), columns.runs, source, since,
+                       until)
 
 
 def gather(store: Store, job: str, payload: str) -> JobMeasurements | None:

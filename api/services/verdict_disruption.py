@@ -25,7 +25,7 @@ from api.disruption import aggregator, bayes
 from api.disruption.checks import CheckStatus, PayloadResult
 from api.disruption.history import summarise
 from api.disruption.matcher import Index
-from api.disruption.model import MeasurementKind, RunMeasurements
+from api.disruption.model import MeasurementKind
 from api.disruption.single_run import RunCheck, unusual
 from api.services.disruption_inputs import BASELINE_INDEXES, JobMeasurements, gather
 from api.services.job_settings import JobSettings
@@ -95,7 +95,7 @@ def build(found: JobMeasurements, settings: JobSettings,
                     for name in order)
     checked, unusual_runs = 0, list[RunCheck]()
     for kind, index in indexes.items():
-        made, found_unusual = unusual(index, [_only(run, kind) for run in runs])
+        made, found_unusual = unusual(index, runs, kind)
         checked += made
         unusual_runs += found_unusual
     deciding = results[0]
@@ -116,10 +116,6 @@ def build(found: JobMeasurements, settings: JobSettings,
         history=tuple(HistoryUsed(h.kind, h.job, h.runs, h.since, h.until)
                       for h in found.histories.values()),
         policies=results, single_run_checked=checked, single_run=tuple(unusual_runs))
-
-
-def _only(run: RunMeasurements, kind: MeasurementKind) -> RunMeasurements:
-    return replace(run, seconds={k: s for k, s in run.seconds.items() if k.kind is kind})
 
 
 def apply(store: Store, payload: str, settings: JobSettings, verdict: JobVerdict) -> JobVerdict:

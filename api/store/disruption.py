@@ -120,10 +120,12 @@ class DisruptionStore(abc.ABC):
         its measured seconds of that kind, as columns."""
 
     @abc.abstractmethod
-    def job_history(self, job: str, kind: MeasurementKind, since: datetime,
-                    until: datetime | None = None) -> list[RunMeasurements]:
-        """The job's evidence runs that have ``kind`` in the window, oldest first, each with
-        only that kind's seconds."""
+    def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
+                            until: datetime | None = None) -> MeasurementColumns:
+        """The job's evidence runs that have ``kind`` in the window, as columns: run ``i`` is
+        the ``i``-th oldest (``run_ids[i]`` its ``(job, run_id)``, ties by insertion order),
+        ``keys`` the kind's keys those runs measured, sorted, and only that kind's seconds.
+        The payload policies' history, read in one pass with no object per measurement."""
 
     @abc.abstractmethod
     def put_baseline_version(self, kind: MeasurementKind, rows: Sequence[BaselineRow], *,

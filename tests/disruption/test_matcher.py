@@ -11,6 +11,7 @@ from api.disruption.matcher import (
     THIN_EXACT_LADDER,
     best_match,
     index_rows,
+    match,
     micro_upgrade,
     previous_release,
 )
@@ -138,3 +139,13 @@ def test_on_origins_file() -> None:
     assert sum(m.step == "exact" for m in hits) == sum(r.job_runs >= 100 for r in rows)
     assert all(m.row is None or m.row.job_runs >= 100 for m in hits)
     assert any(m.step not in ("exact", "none") for m in hits)
+
+
+def test_match_is_best_match_remembered_per_index() -> None:
+    index = index_rows([row(STEP_TARGETS["amd64"]), row(RUN, runs=20)])
+    first = match(index, KEY, RUN)
+    assert first == best_match(index, KEY, RUN) and first.row is not None
+    assert match(index, KEY, RUN) is first  # remembered: the ladder is not walked again
+    other = MeasurementKey(MeasurementKind.DISRUPTIONS, "other")
+    assert match(index, other, RUN).step == "none"
+    assert match(index_rows([row(RUN)]), KEY, RUN).step == "exact"  # another index, its own

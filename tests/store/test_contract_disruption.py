@@ -10,7 +10,7 @@ from api.disruption.artifacts import ArtifactKind, ParsedArtifact
 from api.disruption.model import BaselineRow, MeasurementKey, MeasurementKind, Variant
 from api.domain import JunitFile, RunSpec, RunStatus, TestResult, TestStatus
 from api.store import AttachedFile, InvalidCursor, NotFound, Store
-from api.store.disruption import BaselineFilter
+from api.store.disruption import BaselineFilter, MeasurementColumns
 
 D, A = MeasurementKind.DISRUPTIONS, MeasurementKind.ALERTS
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -154,14 +154,30 @@ def test_measurement_columns_cover_the_window_with_every_run_of_the_kind(store: 
     assert store.disruption.measurement_columns(D, T0, T0 + timedelta(days=2)).runs == 1
 
 
-def test_job_history_is_the_jobs_runs_of_the_kind_oldest_first(store: Store) -> None:
+def history_of(cols: MeasurementColumns) -> list[tuple[str, Variant, dict[MeasurementKey, int]]]:
+    out = [(run_id, cols.variants[int(v)], {}) for (_, run_id), v
+           in zip(cols.run_ids, cols.run_variant, strict=True)]
+    for r, k, s in zip(cols.m_run, cols.m_key, cols.m_seconds, strict=True):
+        out[int(r)][2][cols.keys[int(k)]] = int(s)
+    return out
+
+
+def test_job_history_columns_are_the_jobs_runs_of_the_kind_oldest_first(store: Store) -> None:
     seed_window(store)
-    history = store.disruption.job_history("j", D, T0, T0 + timedelta(days=10))
-    assert [r.run_id for r in history] == ["r0", "r1"]
-    assert history[0].seconds == {key("x"): 2, key("y"): 1} and history[1].seconds == {}
-    alerts = store.disruption.job_history("j", A, T0)
-    assert [(r.run_id, dict(r.seconds)) for r in alerts] == [("r1", {alert("E"): 9})]
-    assert store.disruption.job_history("nope", D, T0) == []
+    run(store, "early", started=T0 + timedelta(hours=12))  # stored last, ran first
+    store.disruption.put_artifacts("j", "early", [], [disruption_file("g", z=3, x=4)])
+    cols = store.disruption.job_history_columns("j", D, T0, T0 + timedelta(days=10))
+    assert cols.keys == (key("x"), key("y"), key("z"))  # sorted, this kind's only
+    assert history_of(cols) == [("early", Variant(), {key("x"): 4, key("z"): 3}),
+                                ("r0", V415, {key("x"): 2, key("y"): 1}),
+                                ("r1", Variant(), {})]
+    assert {job for job, _ in cols.run_ids} == {"j"}
+    alerts = store.disruption.job_history_columns("j", A, T0)
+    assert history_of(alerts) == [("r1", Variant(), {alert("E"): 9})]
+    assert store.disruption.job_history_columns("j", D, T0 + timedelta(days=1, hours=1),
+                                                T0 + timedelta(days=10)).run_ids == (("j", "r1"),)
+    empty = store.disruption.job_history_columns("nope", D, T0)
+    assert (empty.runs, empty.keys, empty.m_seconds.size) == (0, (), 0)
 
 
 def row(name: str, variant: Variant, p99: float, kind: MeasurementKind = D,

@@ -175,14 +175,36 @@ class BigQueryDisruption(DisruptionStore):
             return {}
         rows = self._runs_with_rows("u.job = @job AND u.run_id IN UNNEST(@ids)", None,
                                     job=job, ids=strings(list(run_ids)))
-        return _group(job, rows, None)
+        return _group(job, rows)
 
-    def job_history(self, job: str, kind: MeasurementKind, since: datetime,
-                    until: datetime | None = None) -> list[RunMeasurements]:
+    def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
+                            until: datetime | None = None) -> MeasurementColumns:
         rows = self._runs_with_rows(
             f"u.job = @job AND {_EVIDENCE} AND {_WHEN} >= @since AND {_WHEN} < @until", kind,
             job=job, since=since, until=until or _FAR)
-        return list(_group(job, rows, kind).values())
+        runs: dict[str, int] = {}
+        variants: dict[tuple[str, ...], int] = {}
+        run_variant: list[int] = []
+        measured: list[tuple[int, MeasurementKey, int]] = []
+        for run_id, _, _, measures, m_kind, name, ns, level, seconds in rows:
+            at = runs.get(run_id)
+            if at is None:
+                head = _head(measures)
+                if kind.value not in head.get("kinds", []):
+                    continue
+                at = runs[run_id] = len(run_variant)
+                run_variant.append(variants.setdefault(tuple(head["variant"]), len(variants)))
+            if m_kind is not None:
+                measured.append((at, MeasurementKey(kind, name, ns, level), int(seconds)))
+        keys = sorted({key for _, key, _ in measured})
+        column = {key: i for i, key in enumerate(keys)}
+        return MeasurementColumns(
+            keys=tuple(keys), variants=tuple(Variant(*v) for v in variants),
+            run_variant=np.array(run_variant, dtype=np.int32),
+            m_run=np.array([at for at, _, _ in measured], dtype=np.int32),
+            m_key=np.array([column[key] for _, key, _ in measured], dtype=np.int32),
+            m_seconds=np.array([s for _, _, s in measured], dtype=np.int64),
+            run_ids=tuple((job, run_id) for run_id in runs))
 
     def measurement_columns(self, kind: MeasurementKind, since: datetime,
                             until: datetime | None = None) -> MeasurementColumns:
@@ -346,8 +368,7 @@ def _row_json(kind: MeasurementKind, version: int, token: int,
             "last_observed": row.last_observed}
 
 
-def _group(job: str, rows: list[tuple[Any, ...]],
-           kind: MeasurementKind | None) -> dict[str, RunMeasurements]:
+def _group(job: str, rows: list[tuple[Any, ...]]) -> dict[str, RunMeasurements]:
     heads: dict[str, tuple[Any, ...]] = {}
     seconds: dict[str, dict[MeasurementKey, int]] = {}
     for run_id, payload, created, measures, m_kind, name, ns, level, value in rows:
@@ -358,8 +379,6 @@ def _group(job: str, rows: list[tuple[Any, ...]],
             seconds[run_id][MeasurementKey(MeasurementKind(m_kind), name, ns, level)] = int(value)
     out = {}
     for run_id, (payload, created, head) in heads.items():
-        if kind is not None and kind.value not in head.get("kinds", []):
-            continue
         out[run_id] = RunMeasurements(job=job, run_id=run_id, variant=Variant(*head["variant"]),
                                       seconds=seconds[run_id], payload=payload, created=created)
     return out
