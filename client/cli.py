@@ -20,7 +20,7 @@ import sys
 from collections.abc import Sequence
 from importlib import metadata
 
-from client import commands, errors, extras, historical
+from client import commands, errors, extras
 from client.api import package_version
 from client.cli_support import warn
 from client.exit_status import ExitStatus
@@ -55,7 +55,6 @@ def build_parser() -> argparse.ArgumentParser:
                                   key=lambda entry: (entry.name != SERVER_EXTRA, entry.name)):
             entry_point.load()(subparsers)
     commands.register(subparsers)
-    historical.register(subparsers)
     return parser
 
 

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from client import baseline, disruption, errors, patterns
+from client import baseline, disruption, errors, historical, patterns
 from client.api import Client
 from client.ci_env import detect
 from client.cli_support import (
@@ -261,6 +261,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         baseline.register(subparsers)
     disruption.register(subparsers)  # SPEC §9: client/disruption.py
     patterns.register(subparsers)  # patterns: scan, patterns import|export (client/patterns.py)
+    historical.register(subparsers)  # SPEC §9: analyze-historical-data (client/historical.py)
     upload = subparsers.add_parser(
         "upload", help="record a run and attach its JUnit files",
         description="PUT the run, then POST the JUnit files matching the patterns "
