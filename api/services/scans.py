@@ -123,6 +123,27 @@ def pending(patterns: Sequence[Pattern], applied: dict[int, int]) -> list[Patter
     return [p for p in patterns if applied.get(p.id, 0) < p.version]
 
 
+class _Todo:
+    """What logs with the same applied versions and step lack: shared by all of them, so that
+    a page of 1000 logs computes it a few times, not once per log."""
+
+    __slots__ = ("_compiled", "patterns", "read", "versions")
+
+    def __init__(self, patterns: Sequence[Pattern], applied: Mapping[int, int],
+                 step: str) -> None:
+        self.patterns = tuple(pending(patterns, dict(applied)))
+        # Read-only once made: every LogScan of these logs shares it.
+        self.versions = {p.id: p.version for p in self.patterns}
+        # None of them applies to the step: recorded as applied without reading the text.
+        self.read = any(applies_to(p, step) for p in self.patterns)
+        self._compiled: CompiledSet | None = None
+
+    def compiled(self) -> CompiledSet:
+        if self._compiled is None:
+            self._compiled = _compiled(self.patterns)
+        return self._compiled
+
+
 def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern], *,
               passing_every: int) -> tuple[int, int]:
     """Apply the pending patterns to the logs named; returns (logs scanned, matches found).
@@ -130,24 +151,28 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
     One batched read of the applied versions per job; a log none of whose pending patterns
     applies to its step is recorded as scanned without reading its text; texts are read in
     batches of at most :data:`TEXT_BATCH_BYTES` and each batch's scans written in one call."""
-    chosen = [r for r in refs if scans_log(r.job, r.run_id, r.run_status, passing_every)]
     by_job: dict[str, list[LogRef]] = {}
-    for ref in chosen:
-        by_job.setdefault(ref.job, []).append(ref)
+    for ref in refs:
+        if scans_log(ref.job, ref.run_id, ref.run_status, passing_every):
+            by_job.setdefault(ref.job, []).append(ref)
     ids = [p.id for p in patterns]
+    todos: dict[tuple[tuple[tuple[int, int], ...], str], _Todo] = {}
     settled: list[LogScan] = []  # nothing pending applies to the step: no text to read
-    to_read: list[tuple[LogRef, tuple[Pattern, ...]]] = []
+    to_read: list[tuple[LogRef, _Todo]] = []
     for job, mine in sorted(by_job.items()):
         applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine], ids)
         for ref in mine:
-            missing = pending(patterns, applied.get((ref.run_id, ref.step), {}))
-            if not missing:
+            done = applied.get((ref.run_id, ref.step), {})
+            state = (tuple(done.items()), ref.step)
+            todo = todos.get(state)
+            if todo is None:
+                todo = todos[state] = _Todo(patterns, done, ref.step)
+            if not todo.patterns:
                 continue
-            if any(applies_to(p, ref.step) for p in missing):
-                to_read.append((ref, tuple(missing)))
+            if todo.read:
+                to_read.append((ref, todo))
             else:
-                settled.append(LogScan(ref.job, ref.run_id, ref.step,
-                                       {p.id: p.version for p in missing}, ()))
+                settled.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions, ()))
     if settled:
         store.patterns.replace_matches_batch(settled)
     scanned, found = len(settled), 0
@@ -159,10 +184,9 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
     return scanned, found
 
 
-def _batches(todo: list[tuple[LogRef, tuple[Pattern, ...]]]
-             ) -> Iterator[list[tuple[LogRef, tuple[Pattern, ...]]]]:
+def _batches(todo: list[tuple[LogRef, _Todo]]) -> Iterator[list[tuple[LogRef, _Todo]]]:
     """``todo`` cut into runs of at most TEXT_BATCH_BYTES of text (a larger log alone)."""
-    batch: list[tuple[LogRef, tuple[Pattern, ...]]] = []
+    batch: list[tuple[LogRef, _Todo]] = []
     held = 0
     for item in todo:
         if batch and held + item[0].size > TEXT_BATCH_BYTES:
@@ -174,22 +198,14 @@ def _batches(todo: list[tuple[LogRef, tuple[Pattern, ...]]]
         yield batch
 
 
-def _scan_batch(store: Store, batch: list[tuple[LogRef, tuple[Pattern, ...]]]
-                ) -> list[LogScan]:
+def _scan_batch(store: Store, batch: list[tuple[LogRef, _Todo]]) -> list[LogScan]:
     texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in batch])
     results = []
-    # Logs mostly lack the same patterns: each distinct set is looked up once per batch (by
-    # its versions, cheaper to hash than the patterns _compiled caches on).
-    compiled: dict[tuple[tuple[int, int], ...], CompiledSet] = {}
-    for ref, missing in batch:
+    for ref, todo in batch:
         text = texts.get((ref.job, ref.run_id, ref.step))
-        if text is None:  # deleted meanwhile
-            continue
-        key = tuple((p.id, p.version) for p in missing)
-        if key not in compiled:
-            compiled[key] = _compiled(missing)
-        results.append(LogScan(ref.job, ref.run_id, ref.step, dict(key),
-                               scan(compiled[key], text, step=ref.step)))
+        if text is not None:  # else deleted meanwhile
+            results.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions,
+                                   scan(todo.compiled(), text, step=ref.step)))
     return results
 
 
