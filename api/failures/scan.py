@@ -38,8 +38,14 @@ CONFIRM_MAX_MEM = 8 << 20
 #: exponentially many DFA states it only delays RE2's fallback to its NFA (64 MiB: 7 s on a
 #: 1 MiB line of `[ab]*a[ab]{20}`, 8 MiB: 1.4 s).
 COMBINED_MAX_MEM = 8 << 20
+#: Up to this many applicable patterns, all literal, are first looked for with ``bytes.find``
+#: over the whole log (memchr-driven, several GB/s): a log containing none of them is done
+#: without any per-line work. An incremental scan applies one new pattern to the whole history,
+#: and most logs lack it; beyond a few literals one RE2 pass over the log is cheaper.
+LITERAL_PREFILTER_MAX = 4
 
 
+_STEPS_REMEMBERED = 1024
 _NUMPY_FROM = 64 << 10
 _NUMPY_CHUNK = 1 << 20
 
@@ -70,6 +76,7 @@ class _Plan:
     tail: tuple[re2._Regexp, ...]  # alternations of the patterns with lines_from_end
     tail_lines: int  # the largest lines_from_end among them
     line_set: re2.Set | None  # which entries match one line (None: confirm each entry)
+    literals: tuple[bytes, ...] | None  # see LITERAL_PREFILTER_MAX (None: no such prefilter)
 
 
 class CompiledSet:
@@ -78,6 +85,9 @@ class CompiledSet:
     def __init__(self, entries: tuple[_Entry, ...]) -> None:
         self._entries = entries
         self._plans: dict[tuple[int, ...], _Plan] = {}
+        # Finding a step's applicable patterns costs a pass over them: done once per step
+        # (up to a bound, since step names come from uploads), not once per log.
+        self._by_step: dict[str, _Plan] = {}
 
     @property
     def entries(self) -> tuple[_Entry, ...]:
@@ -91,13 +101,23 @@ class CompiledSet:
         return len(self._entries)
 
     def plan(self, step: str) -> _Plan:
+        known = self._by_step.get(step)
+        if known is not None:
+            return known
         applicable = tuple(entry.order for entry in self._entries
-                           if not entry.pattern.steps or step in entry.pattern.steps)
+                           if applies_to(entry.pattern, step))
         plan = self._plans.get(applicable)
         if plan is None:
             plan = _make_plan(tuple(self._entries[order] for order in applicable))
             self._plans[applicable] = plan
+        if len(self._by_step) < _STEPS_REMEMBERED:
+            self._by_step[step] = plan
         return plan
+
+
+def applies_to(pattern: Pattern, step: str) -> bool:
+    """Whether the pattern scans logs of ``step`` (no steps named: every step)."""
+    return not pattern.steps or step in pattern.steps
 
 
 def compile_patterns(patterns: Sequence[Pattern]) -> CompiledSet:
@@ -147,6 +167,9 @@ def scan(compiled: CompiledSet, text: bytes | str, *, step: str,
         data = data.replace(b"\r\n", b"\n")
     plan = compiled.plan(step)
     if not plan.entries or not data:
+        return []
+    # A line matching a literal contains it, so a log containing none of them has no match.
+    if plan.literals is not None and not any(literal in data for literal in plan.literals):
         return []
     # The line count only matters to lines_from_end (counting costs a pass over the log).
     total = _newlines(data, 0, len(data)) + (not data.endswith(b"\n")) if plan.tail else 0
@@ -248,7 +271,15 @@ def _make_plan(entries: tuple[_Entry, ...]) -> _Plan:
         tail_lines=max((entry.pattern.lines_from_end or 0 for entry in tail), default=0),
         # With one pattern a candidate line is its match: no Set to ask.
         line_set=_line_set(entries) if len(entries) > 1 else None,
+        literals=_literals(entries),
     )
+
+
+def _literals(entries: tuple[_Entry, ...]) -> tuple[bytes, ...] | None:
+    literals = tuple(entry.literal for entry in entries if entry.literal is not None)
+    if len(literals) != len(entries) or len(literals) > LITERAL_PREFILTER_MAX:
+        return None
+    return literals
 
 
 def _alternations(regexes: list[str]) -> tuple[re2._Regexp, ...]:

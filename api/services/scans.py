@@ -27,18 +27,21 @@ from __future__ import annotations
 import functools
 import time
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from api.domain import Page, RunStatus
 from api.failures.model import LineMatch, Pattern
-from api.failures.scan import CompiledSet, compile_patterns, scan
+from api.failures.scan import CompiledSet, applies_to, compile_patterns, scan
 from api.store import Store, StoreError
 from api.store.patterns import LogScan, ScanKind, ScanRecord, ScanState
 
-PAGE = 200  # logs per page of a background scan: one cursor write per page
-LEASE_S = 120.0  # renewed after every page; a dead worker's scan resumes after this
+PAGE = 1000  # logs per page of a background scan: one cursor write per page
+#: Texts a scan holds at once (UTF-8 bytes): a page of 64 MiB logs is read a few at a time.
+TEXT_BATCH_BYTES = 32 << 20
+LEASE_S = 120.0  # a dead worker's scan resumes after this
+LEASE_RENEW_S = LEASE_S / 4  # renewed between pages once this much of it has passed
 DEFAULT_PASSING_EVERY = 4
 
 
@@ -53,6 +56,8 @@ class LogRef(Protocol):
     def step(self) -> str: ...
     @property
     def run_status(self) -> RunStatus: ...
+    @property
+    def size(self) -> int: ...
 
 
 class LogWalk(Protocol):
@@ -118,37 +123,90 @@ def pending(patterns: Sequence[Pattern], applied: dict[int, int]) -> list[Patter
     return [p for p in patterns if applied.get(p.id, 0) < p.version]
 
 
+class _Todo:
+    """What logs with the same applied versions and step lack: shared by all of them, so that
+    a page of 1000 logs computes it a few times, not once per log."""
+
+    __slots__ = ("_compiled", "patterns", "read", "versions")
+
+    def __init__(self, patterns: Sequence[Pattern], applied: Mapping[int, int],
+                 step: str) -> None:
+        self.patterns = tuple(pending(patterns, dict(applied)))
+        # Read-only once made: every LogScan of these logs shares it.
+        self.versions = {p.id: p.version for p in self.patterns}
+        # None of them applies to the step: recorded as applied without reading the text.
+        self.read = any(applies_to(p, step) for p in self.patterns)
+        self._compiled: CompiledSet | None = None
+
+    def compiled(self) -> CompiledSet:
+        if self._compiled is None:
+            self._compiled = _compiled(self.patterns)
+        return self._compiled
+
+
 def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern], *,
               passing_every: int) -> tuple[int, int]:
-    """Apply the pending patterns to the logs named (one batched read of records and texts, one
-    batched write); returns (logs scanned, matches found)."""
-    chosen = [r for r in refs if scans_log(r.job, r.run_id, r.run_status, passing_every)]
-    todo: list[tuple[LogRef, list[Pattern]]] = []
-    for job in sorted({r.job for r in chosen}):
-        mine = [r for r in chosen if r.job == job]
-        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine],
-                                                  [p.id for p in patterns])
+    """Apply the pending patterns to the logs named; returns (logs scanned, matches found).
+
+    One batched read of the applied versions per job; a log none of whose pending patterns
+    applies to its step is recorded as scanned without reading its text; texts are read in
+    batches of at most :data:`TEXT_BATCH_BYTES` and each batch's scans written in one call."""
+    by_job: dict[str, list[LogRef]] = {}
+    for ref in refs:
+        if scans_log(ref.job, ref.run_id, ref.run_status, passing_every):
+            by_job.setdefault(ref.job, []).append(ref)
+    ids = [p.id for p in patterns]
+    todos: dict[tuple[tuple[tuple[int, int], ...], str], _Todo] = {}
+    settled: list[LogScan] = []  # nothing pending applies to the step: no text to read
+    to_read: list[tuple[LogRef, _Todo]] = []
+    for job, mine in sorted(by_job.items()):
+        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine], ids)
         for ref in mine:
-            missing = pending(patterns, applied.get((ref.run_id, ref.step), {}))
-            if missing:
-                todo.append((ref, missing))
-    if not todo:
-        return 0, 0
-    texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in todo])
+            done = applied.get((ref.run_id, ref.step), {})
+            state = (tuple(done.items()), ref.step)
+            todo = todos.get(state)
+            if todo is None:
+                todo = todos[state] = _Todo(patterns, done, ref.step)
+            if not todo.patterns:
+                continue
+            if todo.read:
+                to_read.append((ref, todo))
+            else:
+                settled.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions, ()))
+    if settled:
+        store.patterns.replace_matches_batch(settled)
+    scanned, found = len(settled), 0
+    for batch in _batches(to_read):
+        results = _scan_batch(store, batch)
+        store.patterns.replace_matches_batch(results)
+        scanned += len(results)
+        found += sum(len(r.matches) for r in results)
+    return scanned, found
+
+
+def _batches(todo: list[tuple[LogRef, _Todo]]) -> Iterator[list[tuple[LogRef, _Todo]]]:
+    """``todo`` cut into runs of at most TEXT_BATCH_BYTES of text (a larger log alone)."""
+    batch: list[tuple[LogRef, _Todo]] = []
+    held = 0
+    for item in todo:
+        if batch and held + item[0].size > TEXT_BATCH_BYTES:
+            yield batch
+            batch, held = [], 0
+        batch.append(item)
+        held += item[0].size
+    if batch:
+        yield batch
+
+
+def _scan_batch(store: Store, batch: list[tuple[LogRef, _Todo]]) -> list[LogScan]:
+    texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in batch])
     results = []
-    # Logs of a page mostly lack the same patterns: compile each distinct set once.
-    compiled: dict[tuple[tuple[int, int], ...], CompiledSet] = {}
-    for ref, missing in todo:
+    for ref, todo in batch:
         text = texts.get((ref.job, ref.run_id, ref.step))
-        if text is None:  # deleted meanwhile
-            continue
-        key = tuple((p.id, p.version) for p in missing)
-        if key not in compiled:
-            compiled[key] = _compiled(tuple(missing))
-        results.append(LogScan(ref.job, ref.run_id, ref.step, dict(key),
-                               scan(compiled[key], text, step=ref.step)))
-    store.patterns.replace_matches_batch(results)
-    return len(results), sum(len(r.matches) for r in results)
+        if text is not None:  # else deleted meanwhile
+            results.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions,
+                                   scan(todo.compiled(), text, step=ref.step)))
+    return results
 
 
 def queue_backfill(store: Store, pattern: Pattern, *, actor: str) -> ScanRecord:
@@ -184,7 +242,7 @@ def run_scan(store: Store, scan_id: int, *, holder: str, page: int = PAGE,
     lease = f"scan:{scan_id}"
     if not store.acquire_lease(lease, holder, LEASE_S):
         return store.patterns.get_scan(scan_id)
-    started = time.monotonic()
+    started = renewed = time.monotonic()
     try:
         record = store.patterns.get_scan(scan_id)
         if record is None or record.state in (ScanState.DONE, ScanState.FAILED):
@@ -205,7 +263,9 @@ def run_scan(store: Store, scan_id: int, *, holder: str, page: int = PAGE,
                 logs_scanned=scanned, matches=matched)
             if done or (budget_s is not None and time.monotonic() - started > budget_s):
                 return record
-            store.acquire_lease(lease, holder, LEASE_S)  # renew: still working
+            if time.monotonic() - renewed > LEASE_RENEW_S:  # still working: keep the lease
+                store.acquire_lease(lease, holder, LEASE_S)
+                renewed = time.monotonic()
     except StoreError as exc:  # transient: the scan stays open and resumes from its cursor
         log(f"scan {scan_id}: {exc}")
         return store.patterns.get_scan(scan_id)

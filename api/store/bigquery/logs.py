@@ -162,12 +162,12 @@ class BigQueryLogs(LogStore):
             clauses.append("l.job = @job")
             params["job"] = job
         rows = self._conn.rows(
-            "SELECT l.job, l.run_id, l.step, r.status, r.created_at, l.stored_at"
+            "SELECT l.job, l.run_id, l.step, r.status, r.created_at, l.stored_at, l.size"
             + self._from(" AND ".join(clauses)) + " ORDER BY l.job, l.run_id, l.step LIMIT @n",
             **params)
         items = tuple(LogRef(job=name, run_id=run, step=step, run_status=RunStatus(status),
-                             run_created=created, stored_at=stored)
-                      for name, run, step, status, created, stored in rows[:limit])
+                             run_created=created, stored_at=stored, size=int(size))
+                      for name, run, step, status, created, stored, size in rows[:limit])
         last = items[-1] if len(rows) > limit else None
         return Page(items, None if last is None else
                     encode_cursor("logs", [last.job, last.run_id, last.step]))

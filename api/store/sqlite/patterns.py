@@ -95,13 +95,15 @@ def _insert_version(conn: sqlite3.Connection, pattern_id: int, version: int,
 def _versions(conn: sqlite3.Connection, pks: Sequence[int],
               pattern_ids: Sequence[int] | None) -> list[tuple[Any, ...]]:
     """Applied (run_pk, step, pattern id, version) rows of the runs, of some patterns only."""
-    sql = ("SELECT run_pk, step, pattern_id, version FROM log_scans"
-           " WHERE run_pk IN (SELECT value FROM json_each(?))")
-    if pattern_ids is None:  # two statements: an OR of both would defeat the primary key
-        return conn.execute(sql, (json.dumps(list(pks)),)).fetchall()
-    return conn.execute(sql + " AND pattern_id IN (SELECT value FROM json_each(?))",
-                        (json.dumps(list(pks)), json.dumps([int(i) for i in pattern_ids]))
-                        ).fetchall()
+    # log_scans is keyed (pattern_id, run_pk, step) (migration 0011): a key lookup per pattern
+    # and run; "every pattern" means every stored one, the only ones a scan records.
+    ids = ("SELECT id FROM patterns" if pattern_ids is None
+           else "SELECT value FROM json_each(:ids)")
+    return conn.execute(
+        "SELECT run_pk, step, pattern_id, version FROM log_scans"
+        f" WHERE pattern_id IN ({ids}) AND run_pk IN (SELECT value FROM json_each(:pks))",
+        {"pks": json.dumps(list(pks)),
+         "ids": json.dumps([int(i) for i in pattern_ids or ()])}).fetchall()
 
 
 def _run_pks(conn: sqlite3.Connection, job: str, run_ids: Sequence[str]) -> dict[str, int]:
