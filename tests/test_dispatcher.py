@@ -144,7 +144,8 @@ def test_a_missing_feature_extra_is_one_line(
 
 def test_extras_are_read_from_the_package_metadata() -> None:
     assert extras.requirements("server") == ["flask", "marshmallow", "gunicorn", "numpy",
-                                             "scipy", "prometheus-client", "google-re2"]
+                                             "scipy", "prometheus-client", "google-re2",
+                                             "isal"]
     assert extras.requirements("gcs") == ["google-cloud-storage", "pyyaml"]
     assert extras.missing("server") == []  # the test environment has every extra
     assert extras.requirements("no-such-extra") == []
