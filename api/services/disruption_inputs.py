@@ -82,10 +82,12 @@ def job_history(store: Store, job: str, kind: MeasurementKind, anchor: datetime,
                 payload_keys: set[MeasurementKey], *,
                 min_runs: int = MIN_HISTORY_RUNS) -> KindHistory:
     since, until = anchor - HISTORY_FROM, anchor - HISTORY_TO
-    columns = store.disruption.job_history_columns(job, kind, since, until)
+    # zeros left out: summarise_columns fills them in, and they are most of the rows
+    columns = store.disruption.job_history_columns(job, kind, since, until, nonzero=True)
     source = job
     if columns.runs < min_runs and (previous := previous_release_job(job)) is not None:
-        earlier = store.disruption.job_history_columns(previous, kind, since, until)
+        earlier = store.disruption.job_history_columns(previous, kind, since, until,
+                                                       nonzero=True)
         if earlier.runs > columns.runs:
             columns, source = earlier, previous
     keys = {key for key in payload_keys if key.kind is kind}

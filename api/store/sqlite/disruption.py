@@ -94,7 +94,8 @@ class SqliteDisruption(DisruptionStore):
         return _group_runs(job, rows)
 
     def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
-                            until: datetime | None = None) -> MeasurementColumns:
+                            until: datetime | None = None, *,
+                            nonzero: bool = False) -> MeasurementColumns:
         window = {"job": job, "kind": kind.value, "since": to_us(since),
                   "until": _until(until)}
         runs_of_job = (
@@ -113,14 +114,23 @@ class SqliteDisruption(DisruptionStore):
             cursor = conn.execute(
                 f"SELECT m.run_pk, m.key_id, m.seconds FROM (SELECT r.pk{runs_of_job}) AS x"
                 " CROSS JOIN measurements AS m ON m.run_pk = x.pk"
-                " JOIN measure_keys AS k ON k.id = m.key_id AND k.kind = :kind", window)
+                " JOIN measure_keys AS k ON k.id = m.key_id AND k.kind = :kind"
+                + (" WHERE m.seconds > 0" if nonzero else ""), window)
             flat = np.fromiter(itertools.chain.from_iterable(cursor),
                                dtype=np.int64).reshape(-1, 3)
-            key_ids = np.unique(flat[:, 1])
-            keys = conn.execute(
-                "SELECT id, name, namespace, level FROM measure_keys"
-                " WHERE id IN (SELECT value FROM json_each(?))",
-                (_json_list([int(i) for i in key_ids]),)).fetchall() if key_ids.size else []
+            if nonzero:
+                # the keys measured only as zeros too: one more pass over the runs'
+                # measurements in SQLite, returning a row per key, not per measurement
+                keys = conn.execute(
+                    "SELECT id, name, namespace, level FROM measure_keys WHERE kind = :kind"
+                    f" AND id IN (SELECT m.key_id FROM (SELECT r.pk{runs_of_job}) AS x"
+                    " CROSS JOIN measurements AS m ON m.run_pk = x.pk)", window).fetchall()
+            else:
+                key_ids = np.unique(flat[:, 1])
+                keys = conn.execute(
+                    "SELECT id, name, namespace, level FROM measure_keys"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (_json_list([int(i) for i in key_ids]),)).fetchall() if key_ids.size else []
         return _columns(kind, runs, flat, keys, job)
 
     def measurement_columns(self, kind: MeasurementKind, since: datetime,
