@@ -38,7 +38,7 @@ from api.disruption.checks import (
     PayloadCheck,
     PayloadResult,
     RunSeconds,
-    payload_key_runs,
+    judged_runs,
 )
 from api.disruption.history import History, KeyHistory, summarise
 from api.disruption.model import MeasurementKey, RunMeasurements
@@ -144,15 +144,17 @@ def evaluate(
     stddevs: float = MEAN_STDDEVS,
     failures_pitied: int = 2,
     history_note: str = "",
+    payload: Mapping[MeasurementKey, KeyRuns] | None = None,
 ) -> PayloadResult:
     """Judge one job's payload runs, key by key, against ``history`` (seconds per past run).
 
     Keys judged: every key in the history or in any run. ``history_note`` (e.g. "using the
-    previous release's history") prefixes every reason.
+    previous release's history") prefixes every reason. ``payload``: :func:`judged_runs` of
+    the same runs and history, when already built.
     """
     past = summarise(history)
-    keys = sorted(set(history) | {k for run in runs for k in run.seconds})
-    columns = payload_key_runs(runs, keys)
+    columns = judged_runs(runs, history) if payload is None else payload
+    keys = list(columns)
     single = bool(runs) and all(run.variant.topology == "single" for run in runs)
     prefix = f"{history_note}: " if history_note else ""
     checks = _collected(runs, past) if not single else []

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,7 +49,7 @@ from api.disruption.checks import (
     KeyRuns,
     PayloadCheck,
     PayloadResult,
-    payload_key_runs,
+    judged_runs,
 )
 from api.disruption.history import History, KeyHistory, summarise
 from api.disruption.model import MeasurementKey, RunMeasurements
@@ -95,12 +95,14 @@ def evaluate(
     quantiles: Sequence[float] = QUANTILES,
     total_share: float = TOTAL_SHARE,
     history_note: str = "",
+    payload: Mapping[MeasurementKey, KeyRuns] | None = None,
 ) -> PayloadResult:
-    """Judge one job's payload runs against ``history`` (seconds per past run, per key)."""
+    """Judge one job's payload runs against ``history`` (seconds per past run, per key);
+    ``payload``: :func:`judged_runs` of the same runs and history, when already built."""
     prefix = f"{history_note}: " if history_note else ""
     past = summarise(history)
-    keys = sorted(set(history) | {k for run in runs for k in run.seconds})
-    seconds = payload_key_runs(runs, keys)
+    seconds = judged_runs(runs, history) if payload is None else payload
+    keys = list(seconds)
     rows: list[_Row] = []
     attempts: list[int] = []  # each row's payload runs
     spans: dict[MeasurementKey, slice] = {}  # each key's rows

@@ -107,3 +107,10 @@ def payload_key_runs(runs: Sequence[RunMeasurements], keys: Iterable[Measurement
                      ) -> dict[MeasurementKey, KeyRuns]:
     """:func:`payload_seconds` as :class:`KeyRuns`, for the policies."""
     return {key: KeyRuns(seconds) for key, seconds in payload_seconds(runs, keys).items()}
+
+
+def judged_runs(runs: Sequence[RunMeasurements], history: Iterable[MeasurementKey]
+                ) -> dict[MeasurementKey, KeyRuns]:
+    """Every key a payload policy judges (in the history or in any run), sorted, with its
+    payload runs: built once per verdict and handed to both policies."""
+    return payload_key_runs(runs, sorted(set(history) | {k for run in runs for k in run.seconds}))
