@@ -2,9 +2,10 @@
 
 Per job: the payload's runs (one ``list_runs``), their measurements (one ``run_measurements``),
 and per kind the job's history as columns (one ``job_history_columns``, and one more for the
-previous release's job when the job has fewer than 100 runs in the window), summarised per key
-at once (:func:`api.disruption.history.summarise_columns`). The origin-style baseline rows that
-the single-run rule matches against are read once per kind and version and kept in a small
+previous release's job when the job has fewer than 100 runs in the window; non-zero seconds
+only, the zeros filled in again), summarised per key at once
+(:func:`api.disruption.history.summarise_columns`). The origin-style baseline rows that the
+single-run rule matches against are read once per kind and version and kept in a small
 process-wide cache (a stored version never changes), so a verdict does not reread thousands of
 rows.
 
