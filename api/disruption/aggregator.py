@@ -34,10 +34,11 @@ from dataclasses import replace
 
 from api.disruption.checks import (
     CheckStatus,
+    KeyRuns,
     PayloadCheck,
     PayloadResult,
     RunSeconds,
-    payload_seconds,
+    judged_runs,
 )
 from api.disruption.history import History, KeyHistory, summarise
 from api.disruption.model import MeasurementKey, RunMeasurements
@@ -56,8 +57,8 @@ def percentile_check_name(q: int) -> str:
     return f"P{q} should not be worse"
 
 
-def _runs(seconds: Sequence[tuple[str, int]], threshold: float) -> tuple[RunSeconds, ...]:
-    return tuple(RunSeconds(run_id, s, s <= threshold) for run_id, s in seconds)
+def _key_runs(seconds: Sequence[tuple[str, int]] | KeyRuns) -> KeyRuns:
+    return seconds if isinstance(seconds, KeyRuns) else KeyRuns(seconds)
 
 
 def _listed(runs: Iterable[RunSeconds], passed: bool) -> str:
@@ -71,8 +72,8 @@ def _required(attempts: int, q: int, failures_pitied: int) -> int:
 
 
 def _percentile_once(key: MeasurementKey, q: int, threshold: float, grace: float,
-                     seconds: Sequence[tuple[str, int]], failures_pitied: int) -> PayloadCheck:
-    runs = _runs(seconds, threshold)
+                     seconds: KeyRuns, failures_pitied: int) -> PayloadCheck:
+    runs = seconds.at_most(threshold)
     passes = sum(r.passed for r in runs)
     attempts = len(runs)
     required = _required(attempts, q, failures_pitied)
@@ -92,22 +93,26 @@ def _percentile_once(key: MeasurementKey, q: int, threshold: float, grace: float
 
 
 def check_percentile(key: MeasurementKey, q: int, grace: float, threshold: float,
-                     seconds: Sequence[tuple[str, int]], *,
+                     seconds: Sequence[tuple[str, int]] | KeyRuns, *,
                      failures_pitied: int = 2) -> PayloadCheck:
-    """``P<q> should not be worse`` against the historical P<q> ``threshold``."""
+    """``P<q> should not be worse`` against the historical P<q> ``threshold``; ``seconds`` are
+    the payload's ``(run_id, seconds)``."""
+    seconds = _key_runs(seconds)
     first = _percentile_once(key, q, threshold, 0.0, seconds, failures_pitied)
     if first.status is not CheckStatus.FAIL:
         return first
     return _percentile_once(key, q, threshold + grace, grace, seconds, failures_pitied)
 
 
-def check_mean(key: MeasurementKey, history: KeyHistory, seconds: Sequence[tuple[str, int]], *,
+def check_mean(key: MeasurementKey, history: KeyHistory,
+               seconds: Sequence[tuple[str, int]] | KeyRuns, *,
                stddevs: float = MEAN_STDDEVS) -> PayloadCheck:
     """``mean + 5 stddev`` against the key's history."""
+    seconds = _key_runs(seconds)
     mean, stddev, p95 = history.mean, history.stddev, history.percentile(95)
     threshold = max(1.0, mean + stddevs * stddev)
-    runs = _runs(seconds, threshold)
-    values = [s for _, s in seconds]
+    runs = seconds.at_most(threshold)
+    values = list(seconds.seconds)
     dropped = ""
     if values and max(values) > p95 and len(values) > 1:
         worst = max(values)
@@ -125,9 +130,8 @@ def check_mean(key: MeasurementKey, history: KeyHistory, seconds: Sequence[tuple
     return PayloadCheck(key, MEAN_CHECK, status, reason, runs, threshold)
 
 
-def _skipped(key: MeasurementKey, why: str, seconds: Sequence[tuple[str, int]]
-             ) -> tuple[PayloadCheck, ...]:
-    runs = tuple(RunSeconds(run_id, s, True) for run_id, s in seconds)
+def _skipped(key: MeasurementKey, why: str, seconds: KeyRuns) -> tuple[PayloadCheck, ...]:
+    runs = seconds.passing()
     names = [percentile_check_name(q) for q, _ in PERCENTILE_CHECKS] + [MEAN_CHECK]
     return tuple(PayloadCheck(key, name, CheckStatus.SKIPPED, why, runs) for name in names)
 
@@ -140,15 +144,17 @@ def evaluate(
     stddevs: float = MEAN_STDDEVS,
     failures_pitied: int = 2,
     history_note: str = "",
+    payload: Mapping[MeasurementKey, KeyRuns] | None = None,
 ) -> PayloadResult:
     """Judge one job's payload runs, key by key, against ``history`` (seconds per past run).
 
     Keys judged: every key in the history or in any run. ``history_note`` (e.g. "using the
-    previous release's history") prefixes every reason.
+    previous release's history") prefixes every reason. ``payload``: :func:`judged_runs` of
+    the same runs and history, when already built.
     """
     past = summarise(history)
-    keys = sorted(set(history) | {k for run in runs for k in run.seconds})
-    columns = payload_seconds(runs, keys)
+    columns = judged_runs(runs, history) if payload is None else payload
+    keys = list(columns)
     single = bool(runs) and all(run.variant.topology == "single" for run in runs)
     prefix = f"{history_note}: " if history_note else ""
     checks = _collected(runs, past) if not single else []

@@ -39,17 +39,17 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from api.disruption.checks import (
     CheckStatus,
+    KeyRuns,
     PayloadCheck,
     PayloadResult,
-    RunSeconds,
-    payload_seconds,
+    judged_runs,
 )
 from api.disruption.history import History, KeyHistory, summarise
 from api.disruption.model import MeasurementKey, RunMeasurements
@@ -95,12 +95,14 @@ def evaluate(
     quantiles: Sequence[float] = QUANTILES,
     total_share: float = TOTAL_SHARE,
     history_note: str = "",
+    payload: Mapping[MeasurementKey, KeyRuns] | None = None,
 ) -> PayloadResult:
-    """Judge one job's payload runs against ``history`` (seconds per past run, per key)."""
+    """Judge one job's payload runs against ``history`` (seconds per past run, per key);
+    ``payload``: :func:`judged_runs` of the same runs and history, when already built."""
     prefix = f"{history_note}: " if history_note else ""
     past = summarise(history)
-    keys = sorted(set(history) | {k for run in runs for k in run.seconds})
-    seconds = payload_seconds(runs, keys)
+    seconds = judged_runs(runs, history) if payload is None else payload
+    keys = list(seconds)
     rows: list[_Row] = []
     attempts: list[int] = []  # each row's payload runs
     spans: dict[MeasurementKey, slice] = {}  # each key's rows
@@ -123,7 +125,7 @@ def evaluate(
         if span is None:
             checks.append(PayloadCheck(key, CHECK, CheckStatus.SKIPPED,
                                        f"{prefix}we have no historical data",
-                                       tuple(RunSeconds(r, s, True) for r, s in observed)))
+                                       observed.passing()))
             continue
         checks.append(_judge(key, observed, rows[span], cuts[span].tolist(), list(tails[span]),
                              prefix))
@@ -165,12 +167,12 @@ def total_tail(history: KeyHistory, k: int, total: int, bins: int = TOTAL_BINS) 
     return float(min(1.0, dist[max(0, total):].sum()))
 
 
-def _judge_total(key: MeasurementKey, observed: Sequence[tuple[str, int]], history: KeyHistory,
+def _judge_total(key: MeasurementKey, observed: KeyRuns, history: KeyHistory,
                  alpha: float, prefix: str) -> PayloadCheck:
     cap, width = total_grid(history)
-    total = sum(run_score(s, cap, width) for _, s in observed)
+    total = sum(run_score(s, cap, width) for s in observed.seconds)
     median = history.percentile(50)
-    runs = tuple(RunSeconds(r, s, s <= median) for r, s in observed)
+    runs = observed.at_most(median)
     unit = "s" if width == 1 else f" x {width}s"
     said = (f"{prefix}{len(observed)} runs total {total}{unit} (each counted up to {cap}s), "
             f"the history's mean {history.mean:.2f}s per run over {history.runs} runs")
@@ -202,10 +204,10 @@ def _cuts(rows: Sequence[_Row], attempts: Sequence[int], spendable: float,
     return allocate(tails, power, k, spendable), tails
 
 
-def _judge(key: MeasurementKey, observed: Sequence[tuple[str, int]], rows: Sequence[_Row],
+def _judge(key: MeasurementKey, observed: KeyRuns, rows: Sequence[_Row],
            cuts: Sequence[int], tails: Sequence[np.ndarray], prefix: str) -> PayloadCheck:
     k = len(observed)
-    ordered = sorted(s for _, s in observed)
+    ordered = sorted(observed.seconds)
     counts = [k - bisect.bisect_left(ordered, row.level) for row in rows]
     p_values = [float(tail[count]) for tail, count in zip(tails, counts, strict=True)]
     blocking = [i for i, (count, cut) in enumerate(zip(counts, cuts, strict=True)) if count >= cut]
@@ -217,12 +219,11 @@ def _judge(key: MeasurementKey, observed: Sequence[tuple[str, int]], rows: Seque
         i = min(judged, key=lambda j: p_values[j])
         status = CheckStatus.PASS
     else:
-        runs = tuple(RunSeconds(r, s, True) for r, s in observed)
         return PayloadCheck(key, CHECK, CheckStatus.SKIPPED,
                             f"{prefix}{k} runs cannot show a regression of this key within its "
-                            "share of the false-block budget", runs)
+                            "share of the false-block budget", observed.passing())
     row, cut = rows[i], cuts[i]
-    runs = tuple(RunSeconds(r, s, s < row.level) for r, s in observed)
+    runs = observed.below(row.level)
     word = "blocks" if status is CheckStatus.FAIL else "would block"
     reason = (f"{prefix}{counts[i]} of {k} runs at or above {row.level}s, where the history has "
               f"{row.exceeded} of {row.past} runs; {cut} or more {word} "

@@ -29,6 +29,35 @@ class RunSeconds:
     passed: bool
 
 
+class KeyRuns:
+    """One key's payload runs, each run's :class:`RunSeconds` built once as passing and once
+    as failing: a key's checks (two to four per policy) each mark the same runs against their
+    own threshold, and a frozen object per run per check was a fifth of the policies' time."""
+
+    __slots__ = ("_failing", "_passing", "seconds")
+
+    def __init__(self, observed: Sequence[tuple[str, int]]) -> None:
+        self.seconds = [s for _, s in observed]
+        self._passing = [RunSeconds(r, s, True) for r, s in observed]
+        self._failing = [RunSeconds(r, s, False) for r, s in observed]
+
+    def __len__(self) -> int:
+        return len(self.seconds)
+
+    def passing(self) -> tuple[RunSeconds, ...]:
+        return tuple(self._passing)
+
+    def at_most(self, threshold: float) -> tuple[RunSeconds, ...]:
+        """Runs passing when their seconds are at most ``threshold``."""
+        return tuple([p if s <= threshold else f
+                      for s, p, f in zip(self.seconds, self._passing, self._failing, strict=True)])
+
+    def below(self, level: float) -> tuple[RunSeconds, ...]:
+        """Runs passing when their seconds are under ``level``."""
+        return tuple([p if s < level else f
+                      for s, p, f in zip(self.seconds, self._passing, self._failing, strict=True)])
+
+
 @dataclass(frozen=True, slots=True)
 class PayloadCheck:
     """One payload-level check of one key (e.g. ``"P70 should not be worse"``)."""
@@ -72,3 +101,16 @@ def payload_seconds(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementK
     measured = [(run.run_id, run.seconds) for run in runs if run.seconds]
     return {key: tuple([(run_id, seconds.get(key, 0)) for run_id, seconds in measured])
             for key in keys}
+
+
+def payload_key_runs(runs: Sequence[RunMeasurements], keys: Iterable[MeasurementKey]
+                     ) -> dict[MeasurementKey, KeyRuns]:
+    """:func:`payload_seconds` as :class:`KeyRuns`, for the policies."""
+    return {key: KeyRuns(seconds) for key, seconds in payload_seconds(runs, keys).items()}
+
+
+def judged_runs(runs: Sequence[RunMeasurements], history: Iterable[MeasurementKey]
+                ) -> dict[MeasurementKey, KeyRuns]:
+    """Every key a payload policy judges (in the history or in any run), sorted, with its
+    payload runs: built once per verdict and handed to both policies."""
+    return payload_key_runs(runs, sorted(set(history) | {k for run in runs for k in run.seconds}))

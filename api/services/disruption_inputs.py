@@ -2,9 +2,10 @@
 
 Per job: the payload's runs (one ``list_runs``), their measurements (one ``run_measurements``),
 and per kind the job's history as columns (one ``job_history_columns``, and one more for the
-previous release's job when the job has fewer than 100 runs in the window), summarised per key
-at once (:func:`api.disruption.history.summarise_columns`). The origin-style baseline rows that
-the single-run rule matches against are read once per kind and version and kept in a small
+previous release's job when the job has fewer than 100 runs in the window; non-zero seconds
+only, the zeros filled in again), summarised per key at once
+(:func:`api.disruption.history.summarise_columns`). The origin-style baseline rows that the
+single-run rule matches against are read once per kind and version and kept in a small
 process-wide cache (a stored version never changes), so a verdict does not reread thousands of
 rows.
 
@@ -82,10 +83,12 @@ def job_history(store: Store, job: str, kind: MeasurementKind, anchor: datetime,
                 payload_keys: set[MeasurementKey], *,
                 min_runs: int = MIN_HISTORY_RUNS) -> KindHistory:
     since, until = anchor - HISTORY_FROM, anchor - HISTORY_TO
-    columns = store.disruption.job_history_columns(job, kind, since, until)
+    # zeros left out: summarise_columns fills them in, and they are most of the rows
+    columns = store.disruption.job_history_columns(job, kind, since, until, nonzero=True)
     source = job
     if columns.runs < min_runs and (previous := previous_release_job(job)) is not None:
-        earlier = store.disruption.job_history_columns(previous, kind, since, until)
+        earlier = store.disruption.job_history_columns(previous, kind, since, until,
+                                                       nonzero=True)
         if earlier.runs > columns.runs:
             columns, source = earlier, previous
     keys = {key for key in payload_keys if key.kind is kind}

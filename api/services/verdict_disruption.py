@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from api.disruption import aggregator, bayes
-from api.disruption.checks import CheckStatus, PayloadResult
+from api.disruption.checks import CheckStatus, PayloadResult, judged_runs
 from api.disruption.history import summarise
 from api.disruption.matcher import Index
 from api.disruption.model import MeasurementKind
@@ -91,7 +91,9 @@ def build(found: JobMeasurements, settings: JobSettings,
     note = "; ".join(notes)
     order = [settings.disruption_policy, *(p for p in POLICIES if p != settings.disruption_policy)]
     knobs = {"bayes": {"budget": settings.false_block_budget}, "aggregator": {}}
-    results = tuple(POLICIES[name](runs, history, history_note=note, **knobs[name])
+    payload = judged_runs(runs, history)  # the same keys and runs for both policies
+    results = tuple(POLICIES[name](runs, history, history_note=note, payload=payload,
+                                   **knobs[name])
                     for name in order)
     checked, unusual_runs = 0, list[RunCheck]()
     for kind, index in indexes.items():

@@ -121,11 +121,16 @@ class DisruptionStore(abc.ABC):
 
     @abc.abstractmethod
     def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
-                            until: datetime | None = None) -> MeasurementColumns:
+                            until: datetime | None = None, *,
+                            nonzero: bool = False) -> MeasurementColumns:
         """The job's evidence runs that have ``kind`` in the window, as columns: run ``i`` is
         the ``i``-th oldest (``run_ids[i]`` its ``(job, run_id)``, ties by insertion order),
         ``keys`` the kind's keys those runs measured, sorted, and only that kind's seconds.
-        The payload policies' history, read in one pass with no object per measurement."""
+        The payload policies' history, read in one pass with no object per measurement.
+
+        With ``nonzero``, measurements of 0 seconds are left out (their keys stay in
+        ``keys``): most of a job's measurements are zeros, and a reader that fills zeros in
+        anyway (the payload policies) then reads a fraction of the rows."""
 
     @abc.abstractmethod
     def put_baseline_version(self, kind: MeasurementKind, rows: Sequence[BaselineRow], *,

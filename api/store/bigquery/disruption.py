@@ -178,7 +178,8 @@ class BigQueryDisruption(DisruptionStore):
         return _group(job, rows)
 
     def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
-                            until: datetime | None = None) -> MeasurementColumns:
+                            until: datetime | None = None, *,
+                            nonzero: bool = False) -> MeasurementColumns:
         rows = self._runs_with_rows(
             f"u.job = @job AND {_EVIDENCE} AND {_WHEN} >= @since AND {_WHEN} < @until", kind,
             job=job, since=since, until=until or _FAR)
@@ -197,6 +198,8 @@ class BigQueryDisruption(DisruptionStore):
             if m_kind is not None:
                 measured.append((at, MeasurementKey(kind, name, ns, level), int(seconds)))
         keys = sorted({key for _, key, _ in measured})
+        if nonzero:  # after the keys: a key measured only as zeros stays one
+            measured = [m for m in measured if m[2]]
         column = {key: i for i, key in enumerate(keys)}
         return MeasurementColumns(
             keys=tuple(keys), variants=tuple(Variant(*v) for v in variants),

@@ -82,19 +82,28 @@ class SqliteDisruption(DisruptionStore):
         if not run_ids:
             return {}
         with self._db.read() as conn:
-            rows = conn.execute(
-                f"SELECT r.run_id, r.payload, r.created_at, {_prefixed('v.')},"
-                " k.kind, k.name, k.namespace, k.level, m.seconds"
+            # a run's head once, then its measurements as plain (run pk, key id, seconds): a
+            # payload of 10 runs x 48 keys repeated the 10 head columns in every row
+            heads = conn.execute(
+                f"SELECT r.pk, r.run_id, r.payload, r.created_at, {_prefixed('v.')}"
                 " FROM runs AS r JOIN run_measures AS v ON v.run_pk = r.pk"
-                " LEFT JOIN measurements AS m ON m.run_pk = r.pk"
-                " LEFT JOIN measure_keys AS k ON k.id = m.key_id"
                 " WHERE r.job_id = (SELECT id FROM jobs WHERE name = ?)"
                 " AND r.run_id IN (SELECT value FROM json_each(?))",
                 (job, _json_list(run_ids))).fetchall()
-        return _group_runs(job, rows)
+            measured = conn.execute(
+                "SELECT run_pk, key_id, seconds FROM measurements"
+                " WHERE run_pk IN (SELECT value FROM json_each(?))",
+                (_json_list([head[0] for head in heads]),)).fetchall() if heads else []
+            keys = conn.execute(
+                "SELECT id, kind, name, namespace, level FROM measure_keys"
+                " WHERE id IN (SELECT value FROM json_each(?))",
+                (_json_list(sorted({key_id for _, key_id, _ in measured})),)
+            ).fetchall() if measured else []
+        return _group_runs(job, heads, measured, keys)
 
     def job_history_columns(self, job: str, kind: MeasurementKind, since: datetime,
-                            until: datetime | None = None) -> MeasurementColumns:
+                            until: datetime | None = None, *,
+                            nonzero: bool = False) -> MeasurementColumns:
         window = {"job": job, "kind": kind.value, "since": to_us(since),
                   "until": _until(until)}
         runs_of_job = (
@@ -113,14 +122,23 @@ class SqliteDisruption(DisruptionStore):
             cursor = conn.execute(
                 f"SELECT m.run_pk, m.key_id, m.seconds FROM (SELECT r.pk{runs_of_job}) AS x"
                 " CROSS JOIN measurements AS m ON m.run_pk = x.pk"
-                " JOIN measure_keys AS k ON k.id = m.key_id AND k.kind = :kind", window)
+                " JOIN measure_keys AS k ON k.id = m.key_id AND k.kind = :kind"
+                + (" WHERE m.seconds > 0" if nonzero else ""), window)
             flat = np.fromiter(itertools.chain.from_iterable(cursor),
                                dtype=np.int64).reshape(-1, 3)
-            key_ids = np.unique(flat[:, 1])
-            keys = conn.execute(
-                "SELECT id, name, namespace, level FROM measure_keys"
-                " WHERE id IN (SELECT value FROM json_each(?))",
-                (_json_list([int(i) for i in key_ids]),)).fetchall() if key_ids.size else []
+            if nonzero:
+                # the keys measured only as zeros too: one more pass over the runs'
+                # measurements in SQLite, returning a row per key, not per measurement
+                keys = conn.execute(
+                    "SELECT id, name, namespace, level FROM measure_keys WHERE kind = :kind"
+                    f" AND id IN (SELECT m.key_id FROM (SELECT r.pk{runs_of_job}) AS x"
+                    " CROSS JOIN measurements AS m ON m.run_pk = x.pk)", window).fetchall()
+            else:
+                key_ids = np.unique(flat[:, 1])
+                keys = conn.execute(
+                    "SELECT id, name, namespace, level FROM measure_keys"
+                    " WHERE id IN (SELECT value FROM json_each(?))",
+                    (_json_list([int(i) for i in key_ids]),)).fetchall() if key_ids.size else []
         return _columns(kind, runs, flat, keys, job)
 
     def measurement_columns(self, kind: MeasurementKind, since: datetime,
@@ -313,33 +331,23 @@ def _write_state(conn: sqlite3.Connection, pk: int, state: MeasureState,
                      [(pk, f.sha256, f.name, f.kind.value) for f in new])
 
 
-def _group_runs(job: str, rows: list[tuple[Any, ...]]) -> dict[str, RunMeasurements]:
-    """RunMeasurements from rows of (run_id, payload, created_at, *variant, kind, name,
-    namespace, level, seconds), a run's rows adjacent or not; order of first appearance."""
-    n = len(VARIANT_FIELDS)
-    heads: dict[str, tuple[Any, ...]] = {}
-    seconds: dict[str, dict[MeasurementKey, int]] = {}
+def _group_runs(job: str, heads: list[tuple[Any, ...]], measured: list[tuple[Any, ...]],
+                keys: list[tuple[Any, ...]]) -> dict[str, RunMeasurements]:
+    """RunMeasurements from ``heads`` (pk, run_id, payload, created_at, *variant), their
+    ``measured`` (run pk, key id, seconds) and the ``keys`` (id, kind, name, namespace, level)
+    those name; in the order of ``heads``."""
     # One key object per distinct key: a payload of 10 runs x 48 keys builds 48 keys, not 480,
     # and the verdict's lookups by these keys (its history's keys are these same objects, see
     # summarise_columns) hit the identity fast path.
-    interned: dict[tuple[Any, ...], MeasurementKey] = {}
-    for row in rows:
-        run_id = row[0]
-        if run_id not in heads:
-            heads[run_id] = row[:3 + n]
-            seconds[run_id] = {}
-        key_kind = row[3 + n]
-        if key_kind is None:
-            continue
-        at = row[3 + n:7 + n]
-        key = interned.get(at)
-        if key is None:
-            key = interned[at] = MeasurementKey(MeasurementKind(key_kind), *at[1:])
-        seconds[run_id][key] = int(row[7 + n])
-    return {run_id: RunMeasurements(job=job, run_id=run_id, variant=Variant(*head[3:]),
-                                    seconds=seconds[run_id], payload=head[1],
-                                    created=_created(head[2]))
-            for run_id, head in heads.items()}
+    key_of = {key_id: MeasurementKey(MeasurementKind(kind), name, ns, level)
+              for key_id, kind, name, ns, level in keys}
+    seconds: dict[int, dict[MeasurementKey, int]] = {head[0]: {} for head in heads}
+    for pk, key_id, value in measured:
+        seconds[pk][key_of[key_id]] = int(value)
+    return {head[1]: RunMeasurements(job=job, run_id=head[1], variant=Variant(*head[4:]),
+                                     seconds=seconds[head[0]], payload=head[2],
+                                     created=_created(head[3]))
+            for head in heads}
 
 
 def _columns(kind: MeasurementKind, runs: list[tuple[Any, ...]], flat: np.ndarray,
