@@ -166,7 +166,7 @@ def _batches(todo: list[tuple[ScanItem, _Todo]]) -> Iterator[list[tuple[ScanItem
 
 
 def _scan_batch(store: Store, batch: list[tuple[ScanItem, _Todo]]) -> list[LogScan]:
-    texts = store.scan_pages.texts([item for item, _ in batch])
+    texts = store.scan_pages.texts([item for item, _ in batch])  # UTF-8: what scan() matches
     return [LogScan(item.job, item.run_id, item.step, todo.versions,
                     scan(todo.compiled(), text, step=item.step))
             for (item, todo), text in zip(batch, texts, strict=True)

@@ -16,7 +16,9 @@ Contract (``tests/store/test_contract_scan_pages.py`` runs it on every backend):
 * ``applied`` is the versions of the patterns named in ``versions`` already applied to the log
   (``"id:version"`` joined by ``","`` in id order; ``""`` for none): equal texts mean equal
   versions, so a scanner groups logs by it without parsing it (:func:`parse_applied` does).
-* ``texts`` returns the text of each item given, in order (``None`` for a log deleted since).
+* ``texts`` returns the text of each item given as its UTF-8 bytes (as ``put_log`` stored it,
+  lone surrogates passed through), in order (``None`` for a log deleted since): the scanner
+  matches bytes, so a text is never decoded only to be encoded again.
   A backend may carry a log's compressed text in ``ScanItem.data`` (only for a log lacking one
   of ``versions``); the items of one page that carry data then hold at most ``max_bytes`` of
   text (a larger log alone), so a page may end before ``limit`` items.
@@ -68,8 +70,8 @@ class ScanPages(abc.ABC):
         """A page of :class:`ScanItem` (filters and cursor as ``LogStore.logs_page``)."""
 
     @abc.abstractmethod
-    def texts(self, items: Sequence[ScanItem]) -> list[str | None]:
-        """The texts of ``items``, in order; ``None`` for a log gone since."""
+    def texts(self, items: Sequence[ScanItem]) -> list[bytes | None]:
+        """The UTF-8 texts of ``items``, in order; ``None`` for a log gone since."""
 
 
 class ComposedScanPages(ScanPages):
@@ -97,6 +99,8 @@ class ComposedScanPages(ScanPages):
                                applied.get((r.job, r.run_id, r.step), "")) for r in refs)
         return Page(items, found.next_cursor)
 
-    def texts(self, items: Sequence[ScanItem]) -> list[str | None]:
+    def texts(self, items: Sequence[ScanItem]) -> list[bytes | None]:
         found = self._logs.get_texts([(i.job, i.run_id, i.step) for i in items])
-        return [found.get((i.job, i.run_id, i.step)) for i in items]
+        texts = (found.get((i.job, i.run_id, i.step)) for i in items)
+        return [None if text is None else text.encode("utf-8", "surrogatepass")
+                for text in texts]

@@ -32,7 +32,7 @@ def reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[list[LogKey]]:
     calls: list[list[LogKey]] = []
     real = store.scan_pages.texts
 
-    def spy(items: Sequence[ScanItem]) -> list[str | None]:
+    def spy(items: Sequence[ScanItem]) -> list[bytes | None]:
         calls.append([(i.job, i.run_id, i.step) for i in items])
         return real(items)
 

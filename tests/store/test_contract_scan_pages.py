@@ -68,7 +68,7 @@ def test_applied_versions_of_the_patterns_asked_and_texts(store: Store) -> None:
     assert parse_applied(applied["a-job", "10", "test"]) == {a: 1, b: 1}
     assert parse_applied("") == {}
     got = store.scan_pages.texts(items)  # type: ignore[arg-type]
-    assert got == [text(*key) for key in keys(items)]
+    assert got == [text(*key).encode() for key in keys(items)]
 
 
 def test_a_log_with_nothing_to_do_still_has_its_text(store: Store) -> None:
@@ -78,7 +78,7 @@ def test_a_log_with_nothing_to_do_still_has_its_text(store: Store) -> None:
     p.replace_matches_batch([LogScan(j, r, s, {pid: 1}, []) for j, r, s in LOGS])
     items = store.scan_pages.scan_page(versions={pid: 1}, limit=20, max_bytes=1 << 20).items
     assert {i.applied for i in items} == {f"{pid}:1"}
-    assert store.scan_pages.texts(items) == [text(*key) for key in keys(list(items))]
+    assert store.scan_pages.texts(items) == [text(*key).encode() for key in keys(list(items))]
 
 
 def test_a_log_deleted_since_its_page_has_no_text_or_its_text(store: Store) -> None:
@@ -87,6 +87,15 @@ def test_a_log_deleted_since_its_page_has_no_text_or_its_text(store: Store) -> N
     items = store.scan_pages.scan_page(versions={}, limit=5, max_bytes=1 << 20).items
     assert [i.status for i in items] == ["success"]
     assert store.scan_pages.texts([ScanItem("j", "2", "build", "failure", 1, "")]) == [None]
+
+
+def test_texts_are_the_stored_utf8_lone_surrogates_included(store: Store) -> None:
+    odd = "caf\u00e9 \udcff end\n"  # a lone surrogate, as a surrogateescape decode leaves it
+    store.put_run(RunSpec(job="j", run_id="1", status=RunStatus.FAILURE))
+    store.logs.put_log("j", "1", "build", odd)
+    pid = store.patterns.create_pattern(PatternDraft("w", PatternSyntax.LITERAL), actor="x").id
+    items = store.scan_pages.scan_page(versions={pid: 1}, limit=5, max_bytes=1 << 20).items
+    assert store.scan_pages.texts(items) == [odd.encode("utf-8", "surrogatepass")]
 
 
 def test_items_carrying_texts_stay_within_the_byte_bound(store: Store) -> None:

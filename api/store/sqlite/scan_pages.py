@@ -7,12 +7,13 @@ import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from isal import isal_zlib
+
 from api.domain import Page
 from api.store.codec import to_us
 from api.store.cursor import decode_cursor, encode_cursor
-from api.store.logs import unpack
 from api.store.rows import check_limit
-from api.store.scan_pages import ScanItem, ScanPages
+from api.store.scan_pages import ScanItem, ScanPages, format_applied
 from api.store.sqlite.db import Database
 from api.store.sqlite.logs import SqliteLogs
 
@@ -21,18 +22,18 @@ from api.store.sqlite.logs import SqliteLogs
 # as one text, and whether one of the wanted versions is missing, which alone makes the row
 # carry its BLOB (a log with nothing to do costs no read of its text).
 _PAGE = (
-    "SELECT r.run_id, l.step, r.status, l.size,"
-    " coalesce((SELECT group_concat(a.pattern_id || ':' || a.version) FROM"
-    "  (SELECT s.pattern_id, s.version FROM log_scans s"
-    "   WHERE s.pattern_id IN (SELECT CAST(key AS INTEGER) FROM json_each(:versions))"
-    "   AND s.run_pk = r.pk AND s.step = l.step ORDER BY s.pattern_id) a), ''),"
-    " CASE WHEN (SELECT count(*) FROM json_each(:versions) v JOIN log_scans s"
-    "  ON s.pattern_id = CAST(v.key AS INTEGER) AND s.run_pk = r.pk AND s.step = l.step"
-    "  WHERE s.version >= v.value) < :wanted THEN l.data END"
-    " FROM runs r JOIN logs l ON l.run_pk = r.pk"
-    " WHERE r.job_id = :job_id AND r.run_id >= :run AND (:first OR r.run_id > :run"
-    " OR l.step > :step) AND (:since IS NULL OR r.created_at >= :since)"
-    " ORDER BY r.run_id, l.step LIMIT :limit")
+    "SELECT run_id, step, status, size, applied,"
+    " CASE WHEN applied = :complete THEN NULL ELSE data END FROM"
+    " (SELECT r.run_id AS run_id, l.step AS step, r.status AS status, l.size AS size,"
+    "  coalesce((SELECT group_concat(a.pattern_id || ':' || a.version) FROM"
+    "   (SELECT s.pattern_id, s.version FROM log_scans s"
+    "    WHERE s.pattern_id IN (SELECT value FROM json_each(:ids))"
+    "    AND s.run_pk = r.pk AND s.step = l.step ORDER BY s.pattern_id) a), '') AS applied,"
+    "  l.data AS data"
+    "  FROM runs r JOIN logs l ON l.run_pk = r.pk"
+    "  WHERE r.job_id = :job_id AND r.run_id >= :run AND (:first OR r.run_id > :run"
+    "  OR l.step > :step) AND (:since IS NULL OR r.created_at >= :since)"
+    "  ORDER BY r.run_id, l.step LIMIT :limit)")
 
 
 class SqliteScanPages(ScanPages):
@@ -45,8 +46,8 @@ class SqliteScanPages(ScanPages):
         check_limit(limit)
         key = decode_cursor(after, "logs", (str, str, str)) if after is not None else None
         params: dict[str, object] = {
-            "versions": json.dumps({str(int(p)): int(v) for p, v in versions.items()}),
-            "wanted": len(versions), "since": to_us(since)}
+            "ids": json.dumps(sorted(int(p) for p in versions)),
+            "complete": format_applied(versions), "since": to_us(since)}
         found: list[ScanItem] = []
         held, full = 0, False
         with self._db.read() as conn:
@@ -75,10 +76,11 @@ class SqliteScanPages(ScanPages):
         return Page(items, None if last is None else
                     encode_cursor("logs", [last.job, last.run_id, last.step]))
 
-    def texts(self, items: Sequence[ScanItem]) -> list[str | None]:
+    def texts(self, items: Sequence[ScanItem]) -> list[bytes | None]:
         missing = [(i.job, i.run_id, i.step) for i in items if i.data is None]
-        read: dict[tuple[str, str, str], str] = {}
+        read: dict[tuple[str, str, str], bytes] = {}
         if missing:  # items a caller reads although they had nothing to do: rare
-            read = dict(SqliteLogs(self._db).get_texts(missing))
-        return [unpack(i.data) if i.data is not None else read.get((i.job, i.run_id, i.step))
-                for i in items]
+            read = {key: text.encode("utf-8", "surrogatepass")
+                    for key, text in SqliteLogs(self._db).get_texts(missing).items()}
+        return [isal_zlib.decompress(i.data) if i.data is not None
+                else read.get((i.job, i.run_id, i.step)) for i in items]
