@@ -7,9 +7,11 @@ applies that pattern only. The reference, measured in the same run on the same s
 rescan of all 101 patterns (the scan records cleared first, as a scanner without them must
 rescan). Target: the incremental scan takes at most 1/20 of the full rescan. The floor of any
 scan that must look at every log, reading and inflating every text through the store (its walk
-and ``get_texts``, no scanning, no writing), is measured in the same run too.
+and ``get_texts``, no scanning, no writing), is measured in the same run too, and so is the
+same through the scan pages a backfill reads (its walk, applied versions and texts in one
+query per job).
 
-    python bench/scan_incremental.py [--runs 10000] [--log-size 2000]
+    python bench/scan_incremental.py [--runs 10000] [--log-size 2000] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,10 +78,25 @@ def read_everything(store: Store) -> float:
             return time.perf_counter() - started
 
 
+def read_scan_pages(store: Store, versions: dict[int, int]) -> float:
+    """Seconds to walk every log through the scan pages a backfill reads (:mod:`api.store.
+    scan_pages`: walk, applied versions and texts in one query per job) and inflate its text."""
+    started = time.perf_counter()
+    cursor: str | None = None
+    while True:
+        page = store.scan_pages.scan_page(versions=versions, after=cursor, limit=scans.PAGE,
+                                          max_bytes=scans.TEXT_BATCH_BYTES)
+        store.scan_pages.texts(page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            return time.perf_counter() - started
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--log-size", type=int, default=2000, help="characters per log")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds; the best time counts")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite://{Path(tmp) / 'bench.db'}")
@@ -99,21 +117,40 @@ def main(argv: list[str] | None = None) -> int:
         first, logs, found = timed_scan(store, ScanKind.RESCAN)
         print(f"first scan, 100 patterns: {first:.2f} s, {logs} logs, {found} matches")
 
+        # Each round: the new pattern's next version is backfilled (the first round adds it;
+        # an edit rescans every log with that one pattern just the same), then the reference,
+        # what a scanner without per-log records must do: every pattern again (the records
+        # cleared first). The machine may be shared, so each is the best of --repeat rounds.
         added = store.patterns.create_pattern(NEW_PATTERN, actor="bench")
-        incremental, logs, found = timed_scan(store, ScanKind.BACKFILL, pattern_id=added.id,
-                                              pattern_version=added.version)
-        print(f"incremental, 1 new pattern: {incremental:.3f} s, {logs} logs, {found} matches")
-
-        # The reference: what a scanner without per-log records must do, every pattern again.
-        with store.db.write() as tx:
-            tx.conn.execute("DELETE FROM matches")
-            tx.conn.execute("DELETE FROM log_scans")
-        full, logs, found = timed_scan(store, ScanKind.RESCAN)
-        print(f"full rescan, 101 patterns: {full:.2f} s, {logs} logs, {found} matches")
+        incremental = full = float("inf")
+        for round_ in range(max(1, args.repeat)):
+            if round_:
+                added, _ = store.patterns.edit_pattern(added.id, replace(
+                    NEW_PATTERN, description=f"round {round_}"), actor="bench")
+            took, logs, found = timed_scan(store, ScanKind.BACKFILL, pattern_id=added.id,
+                                           pattern_version=added.version)
+            incremental = min(incremental, took)
+            with store.db.write() as tx:
+                tx.conn.execute("DELETE FROM matches")
+                tx.conn.execute("DELETE FROM log_scans")
+            took, full_logs, full_found = timed_scan(store, ScanKind.RESCAN)
+            full = min(full, took)
+        best = f" (best of {max(1, args.repeat)})"
+        print(f"incremental, 1 new pattern: {incremental:.3f} s, {logs} logs, {found} matches"
+              + best)
+        print(f"full rescan, 101 patterns: {full:.2f} s, {full_logs} logs, {full_found} matches"
+              + best)
         print(f"ratio incremental/full: 1/{full / incremental:.1f} (target <= 1/20)")
         floor = read_everything(store)
         print(f"floor, read and inflate every log: {floor:.3f} s, 1/{full / floor:.1f} of the"
               " full rescan")
+        # What a backfill itself reads: the logs it must scan, with their texts, in one query
+        # per job (the pattern's records are cleared first, so every log needs its text).
+        with store.db.write() as tx:
+            tx.conn.execute("DELETE FROM log_scans WHERE pattern_id = ?", (added.id,))
+        fused = read_scan_pages(store, {added.id: added.version})
+        print(f"floor through scan pages: {fused:.3f} s, 1/{full / fused:.1f} of the full"
+              " rescan")
         store.close()
     return 0
 

@@ -82,3 +82,4 @@ def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:
     assert int(full[2].split()[0]) >= int(first[2].split()[0]) > 0
     assert out["ratio incremental/full"].startswith("1/")
     assert "of the full rescan" in out["floor, read and inflate every log"]
+    assert "of the full rescan" in out["floor through scan pages"]

@@ -29,13 +29,13 @@ import time
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Protocol
 
-from api.domain import Page, RunStatus
+from api.domain import RunStatus
 from api.failures.model import LineMatch, Pattern
 from api.failures.scan import CompiledSet, applies_to, compile_patterns, scan
 from api.store import Store, StoreError
 from api.store.patterns import LogScan, ScanKind, ScanRecord, ScanState
+from api.store.scan_pages import ScanItem, parse_applied
 
 PAGE = 1000  # logs per page of a background scan: one cursor write per page
 #: Texts a scan holds at once (UTF-8 bytes): a page of 64 MiB logs is read a few at a time.
@@ -43,36 +43,7 @@ TEXT_BATCH_BYTES = 32 << 20
 LEASE_S = 120.0  # a dead worker's scan resumes after this
 LEASE_RENEW_S = LEASE_S / 4  # renewed between pages once this much of it has passed
 DEFAULT_PASSING_EVERY = 4
-
-
-class LogRef(Protocol):
-    """A stored log as the log store's walk names it (``api.store.logs.LogRef``)."""
-
-    @property
-    def job(self) -> str: ...
-    @property
-    def run_id(self) -> str: ...
-    @property
-    def step(self) -> str: ...
-    @property
-    def run_status(self) -> RunStatus: ...
-    @property
-    def size(self) -> int: ...
-
-
-class LogWalk(Protocol):
-    """What scans read of the log store (``store.logs``, :class:`api.store.logs.LogStore`):
-    a walk over stored logs without their texts, and texts in batches."""
-
-    def logs_page(self, *, after: str | None = None, since: datetime | None = None,
-                  job: str | None = None, limit: int) -> Page: ...
-
-    def get_texts(self, keys: Sequence[tuple[str, str, str]]
-                  ) -> Mapping[tuple[str, str, str], str]: ...
-
-
-def _logs(store: Store) -> LogWalk:
-    return store.logs
+_SUCCESS = RunStatus.SUCCESS.value
 
 
 def scans_log(job: str, run_id: str, status: RunStatus, passing_every: int) -> bool:
@@ -144,35 +115,31 @@ class _Todo:
         return self._compiled
 
 
-def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern], *,
-              passing_every: int) -> tuple[int, int]:
-    """Apply the pending patterns to the logs named; returns (logs scanned, matches found).
+def scan_items(store: Store, items: Sequence[ScanItem], patterns: Sequence[Pattern], *,
+               passing_every: int) -> tuple[int, int]:
+    """Apply the pending patterns to the logs of a scan page; returns (logs scanned, matches).
 
-    One batched read of the applied versions per job; a log none of whose pending patterns
-    applies to its step is recorded as scanned without reading its text; texts are read in
-    batches of at most :data:`TEXT_BATCH_BYTES` and each batch's scans written in one call."""
-    by_job: dict[str, list[LogRef]] = {}
-    for ref in refs:
-        if scans_log(ref.job, ref.run_id, ref.run_status, passing_every):
-            by_job.setdefault(ref.job, []).append(ref)
-    ids = [p.id for p in patterns]
-    todos: dict[tuple[tuple[tuple[int, int], ...], str], _Todo] = {}
+    Logs are grouped by (applied versions, step) without parsing the versions; a log none of
+    whose pending patterns applies to its step is recorded as scanned without reading its
+    text; texts are read in batches of at most :data:`TEXT_BATCH_BYTES` and each batch's scans
+    written in one call."""
+    todos: dict[tuple[str, str], _Todo] = {}
     settled: list[LogScan] = []  # nothing pending applies to the step: no text to read
-    to_read: list[tuple[LogRef, _Todo]] = []
-    for job, mine in sorted(by_job.items()):
-        applied = store.patterns.applied_versions(job, [(r.run_id, r.step) for r in mine], ids)
-        for ref in mine:
-            done = applied.get((ref.run_id, ref.step), {})
-            state = (tuple(done.items()), ref.step)
-            todo = todos.get(state)
-            if todo is None:
-                todo = todos[state] = _Todo(patterns, done, ref.step)
-            if not todo.patterns:
-                continue
-            if todo.read:
-                to_read.append((ref, todo))
-            else:
-                settled.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions, ()))
+    to_read: list[tuple[ScanItem, _Todo]] = []
+    for item in items:
+        if item.status == _SUCCESS and not scans_log(item.job, item.run_id, RunStatus.SUCCESS,
+                                                     passing_every):
+            continue
+        todo = todos.get((item.applied, item.step))
+        if todo is None:
+            todo = todos[item.applied, item.step] = _Todo(patterns, parse_applied(item.applied),
+                                                          item.step)
+        if not todo.patterns:
+            continue
+        if todo.read:
+            to_read.append((item, todo))
+        else:
+            settled.append(LogScan(item.job, item.run_id, item.step, todo.versions, ()))
     if settled:
         store.patterns.replace_matches_batch(settled)
     scanned, found = len(settled), 0
@@ -184,9 +151,9 @@ def scan_refs(store: Store, refs: Sequence[LogRef], patterns: Sequence[Pattern],
     return scanned, found
 
 
-def _batches(todo: list[tuple[LogRef, _Todo]]) -> Iterator[list[tuple[LogRef, _Todo]]]:
+def _batches(todo: list[tuple[ScanItem, _Todo]]) -> Iterator[list[tuple[ScanItem, _Todo]]]:
     """``todo`` cut into runs of at most TEXT_BATCH_BYTES of text (a larger log alone)."""
-    batch: list[tuple[LogRef, _Todo]] = []
+    batch: list[tuple[ScanItem, _Todo]] = []
     held = 0
     for item in todo:
         if batch and held + item[0].size > TEXT_BATCH_BYTES:
@@ -198,15 +165,12 @@ def _batches(todo: list[tuple[LogRef, _Todo]]) -> Iterator[list[tuple[LogRef, _T
         yield batch
 
 
-def _scan_batch(store: Store, batch: list[tuple[LogRef, _Todo]]) -> list[LogScan]:
-    texts = _logs(store).get_texts([(r.job, r.run_id, r.step) for r, _ in batch])
-    results = []
-    for ref, todo in batch:
-        text = texts.get((ref.job, ref.run_id, ref.step))
-        if text is not None:  # else deleted meanwhile
-            results.append(LogScan(ref.job, ref.run_id, ref.step, todo.versions,
-                                   scan(todo.compiled(), text, step=ref.step)))
-    return results
+def _scan_batch(store: Store, batch: list[tuple[ScanItem, _Todo]]) -> list[LogScan]:
+    texts = store.scan_pages.texts([item for item, _ in batch])  # UTF-8: what scan() matches
+    return [LogScan(item.job, item.run_id, item.step, todo.versions,
+                    scan(todo.compiled(), text, step=item.step))
+            for (item, todo), text in zip(batch, texts, strict=True)
+            if text is not None]  # else deleted meanwhile
 
 
 def queue_backfill(store: Store, pattern: Pattern, *, actor: str) -> ScanRecord:
@@ -253,9 +217,10 @@ def run_scan(store: Store, scan_id: int, *, holder: str, page: int = PAGE,
             if not patterns:
                 return store.patterns.update_scan(scan_id, state=ScanState.DONE, cursor=None,
                                                   logs_scanned=scanned, matches=matched)
-            found = _logs(store).logs_page(after=cursor, since=record.since, job=record.job,
-                                         limit=page)
-            logs, hits = scan_refs(store, found.items, patterns, passing_every=passing_every)
+            found = store.scan_pages.scan_page(
+                versions={p.id: p.version for p in patterns}, after=cursor,
+                since=record.since, job=record.job, limit=page, max_bytes=TEXT_BATCH_BYTES)
+            logs, hits = scan_items(store, found.items, patterns, passing_every=passing_every)
             scanned, matched, cursor = scanned + logs, matched + hits, found.next_cursor
             done = cursor is None
             record = store.patterns.update_scan(

@@ -94,6 +94,7 @@ if TYPE_CHECKING:  # the parts import the errors and records this module re-expo
     from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
     from api.store.patterns import PatternStore
+    from api.store.scan_pages import ScanPages
 
 # The errors and records live in their own modules; callers may keep importing them from here.
 __all__ = [
@@ -353,6 +354,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def logs(self) -> LogStore:
         """The build logs of runs' steps (:class:`~api.store.logs.LogStore`)."""
+
+    # -- scan pages (issue 13, scan speed): a part of its own, see api/store/scan_pages.py ---
+    @property
+    @abc.abstractmethod
+    def scan_pages(self) -> ScanPages:
+        """Logs as a background scan reads them (:class:`~api.store.scan_pages.ScanPages`)."""
 
     # -- disruption and alert measurements (SPEC §9; contract in api/store/disruption.py) -----
 

@@ -4,7 +4,7 @@ bounded batches, and either way the same matches and records result."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 
 import pytest
 
@@ -14,6 +14,7 @@ from api.services import scans
 from api.store import Store, open_store
 from api.store.logs import LogKey
 from api.store.patterns import PatternDraft, ScanKind, ScanState
+from api.store.scan_pages import ScanItem
 
 LOG = "setup\nKilled\ndone\n"
 
@@ -27,15 +28,15 @@ def store(database_url: str) -> Iterator[Store]:
 
 @pytest.fixture
 def reads(store: Store, monkeypatch: pytest.MonkeyPatch) -> list[list[LogKey]]:
-    """Every get_texts call's keys."""
+    """The keys of every text a scan reads (``scan_pages.texts``), call by call."""
     calls: list[list[LogKey]] = []
-    real = store.logs.get_texts
+    real = store.scan_pages.texts
 
-    def spy(keys: Sequence[LogKey]) -> Mapping[LogKey, str]:
-        calls.append(list(keys))
-        return real(keys)
+    def spy(items: Sequence[ScanItem]) -> list[bytes | None]:
+        calls.append([(i.job, i.run_id, i.step) for i in items])
+        return real(items)
 
-    monkeypatch.setattr(store.logs, "get_texts", spy)
+    monkeypatch.setattr(store.scan_pages, "texts", spy)
     return calls
 
 

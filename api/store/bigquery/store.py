@@ -84,6 +84,7 @@ from api.store.bigquery.tokens import BigQueryTokens
 from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
+from api.store.scan_pages import ComposedScanPages
 
 
 class BigQueryStore(Store):
@@ -106,6 +107,7 @@ class BigQueryStore(Store):
         self._patterns = BigQueryPatterns(self._conn)
         self._breakages = BigQueryBreakages(self._conn)
         self._logs = BigQueryLogs(self._conn)
+        self._scan_pages = ComposedScanPages(self._logs, self._patterns)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
 
     @property
@@ -404,6 +406,12 @@ class BigQueryStore(Store):
     @property
     def logs(self) -> BigQueryLogs:
         return self._logs
+
+    # -- scan pages: the log walk, applied versions and texts composed ----------------------
+
+    @property
+    def scan_pages(self) -> ComposedScanPages:
+        return self._scan_pages
 
     # -- disruption and alert measurements (see disruption.py) -------------------------------
 

@@ -62,6 +62,7 @@ from api.store.sqlite.logs import SqliteLogs
 from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
+from api.store.sqlite.scan_pages import SqliteScanPages
 from api.store.sqlite.schema import apply_migrations, load_migrations
 from api.store.sqlite.tokens import SqliteTokens
 
@@ -90,6 +91,7 @@ class SqliteStore(Store):
         self._patterns = SqlitePatterns(self.db)
         self._breakages = SqliteBreakages(self.db)
         self._logs = SqliteLogs(self.db)
+        self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
 
     @property
@@ -367,6 +369,12 @@ class SqliteStore(Store):
     @property
     def logs(self) -> SqliteLogs:
         return self._logs
+
+    # -- scan pages (see scan_pages.py) ------------------------------------------------------
+
+    @property
+    def scan_pages(self) -> SqliteScanPages:
+        return self._scan_pages
 
     # -- disruption and alert measurements (see disruption.py) -------------------------------
 
