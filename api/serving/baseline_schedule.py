@@ -37,17 +37,12 @@ verdict says the job has no baseline.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import random
-import socket
-import threading
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from api.services import baselines, disruption_baselines
-from api.store import Store, StoreError, open_store
+from api.serving.periodic import StoreTicker, process_holder
+from api.store import Store, StoreError
 from client.durations import parse_duration
 
 MAX_TICK_S = 60.0
@@ -66,12 +61,6 @@ def schedule_period(config: Mapping[str, Any]) -> float:
                          f" or 0 to turn the schedule off; got {raw!r}") from None
 
 
-def _close(store: Store | None) -> None:
-    if store is not None:
-        with contextlib.suppress(Exception):  # a broken handle must not end the thread
-            store.close()
-
-
 class BaselineSchedule:
     """One process's part of the schedule: :meth:`sweep` once per tick on its own thread."""
 
@@ -82,36 +71,16 @@ class BaselineSchedule:
         self.database = database
         self.every = every
         self.tick = min(every, MAX_TICK_S)
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = process_holder()
         self._log = log
         self._known: set[str] = set()  # jobs seen with a baseline: never without one again
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = StoreTicker(database, self.tick, self.sweep, name="baselines", log=log)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="flakegate-baselines",
-                                        daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        # Workers start together: a random offset keeps them from racing for every tick.
-        self._stop.wait(random.uniform(0, min(self.tick, 1.0)))
-        store: Store | None = None
-        while not self._stop.is_set():
-            try:
-                store = store or open_store(self.database)
-                self.sweep(store)
-            except Exception as exc:  # the schedule outlives any one failure (logged)
-                self._log(f"baseline schedule: sweep failed: {exc!r}")
-                _close(store)
-                store = None  # reopened next tick: the failure may have been the connection
-            self._stop.wait(self.tick)
-        _close(store)
+        self._ticker.stop(timeout)
 
     def sweep(self, store: Store) -> list[baselines.Refreshed]:
         """One tick's work, if this process takes the tick; what it did per job it looked at."""

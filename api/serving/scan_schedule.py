@@ -12,17 +12,12 @@ once the lease expires.
 
 from __future__ import annotations
 
-import contextlib
-import os
-import random
-import socket
-import threading
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from api.services import scans
-from api.store import Store, open_store
+from api.serving.periodic import StoreTicker, process_holder
+from api.store import Store
 from client.durations import parse_duration
 
 # A tick's scanning budget is capped: a worker thread shares its process with requests.
@@ -49,37 +44,15 @@ class ScanSchedule:
         self.database = database
         self.every = every
         self.passing_every = passing_every
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.holder = process_holder()
         self._log = log
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._ticker = StoreTicker(database, every, self.tick, name="scans", log=log)
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="flakegate-scans", daemon=True)
-        self._thread.start()
+        self._ticker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        self._stop.wait(random.uniform(0, min(self.every, 1.0)))
-        store: Store | None = None
-        while not self._stop.is_set():
-            try:
-                store = store or open_store(self.database)
-                self.tick(store)
-            except Exception as exc:  # the schedule outlives any one failure (logged)
-                self._log(f"scan schedule: tick failed: {exc!r}")
-                if store is not None:
-                    with contextlib.suppress(Exception):
-                        store.close()
-                store = None  # reopened next tick: the failure may have been the connection
-            self._stop.wait(self.every)
-        if store is not None:
-            with contextlib.suppress(Exception):
-                store.close()
+        self._ticker.stop(timeout)
 
     def tick(self, store: Store) -> None:
         for record in scans.run_open_scans(store, holder=self.holder,
