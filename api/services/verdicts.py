@@ -152,9 +152,11 @@ def _gather(store: Store, payload_id: str) -> tuple[Payload | None, list[_JobInp
 
 
 def _stamp(payload_id: str, payload: Payload | None, inputs: Sequence[_JobInputs],
-           deadline_passed: bool, policy: str | None, disruption: Any = None) -> str:
+           deadline_passed: bool, policy: str | None, sections: tuple[Any, ...] = ()) -> str:
+    """The verdict's ETag; ``sections`` is what the optional sections (disruption, failure
+    causes) depend on besides the runs."""
     parts: list[Any] = [payload_id, policy, deadline_passed,
-                        payload.updated_at if payload else None, disruption]
+                        payload.updated_at if payload else None, sections]
     for item in inputs:
         runs = item.runs
         parts.append((item.job.name, item.job.updated_at, item.expected,
@@ -202,10 +204,7 @@ def prepare(store: Store, payload_id: str, *, policy: str | None = None,
     failures = verdict_failures.gather(store, payload_id, {i.job.name: i.job for i in inputs},
                                        generic_share=generic_share)
     etag = _stamp(payload_id, payload, inputs, deadline_passed, policy,
-                  verdict_disruption.stamp(store))
-    if failures.jobs:  # the causes change the verdict: they join its ETag
-        etag = hashlib.sha256(repr((etag, verdict_failures.stamp(failures))).encode()
-                              ).hexdigest()[:32]
+                  (verdict_disruption.stamp(store), verdict_failures.stamp(failures)))
     return PreparedVerdict(payload_id=payload_id, policy=policy, payload=payload,
                            inputs=tuple(inputs), deadline_passed=deadline_passed,
                            etag=etag, failures=failures)

@@ -18,6 +18,7 @@ from typing import Any
 from api.services import scans
 from api.serving.periodic import StoreTicker, process_holder
 from api.store import Store
+from api.store.patterns import ScanState
 from client.durations import parse_duration
 
 # A tick's scanning budget is capped: a worker thread shares its process with requests.
@@ -59,7 +60,7 @@ class ScanSchedule:
                                            passing_every=self.passing_every,
                                            budget_s=min(self.every, MAX_BUDGET_S),
                                            log=self._log):
-            if record.state.value == "done":
+            if record.state is ScanState.DONE:
                 self._log(f"scan {record.id} ({record.kind.value}) done:"
                           f" {record.logs_scanned} logs, {record.matches} matches")
 
