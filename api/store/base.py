@@ -93,6 +93,7 @@ from api.store.records import (
 if TYPE_CHECKING:  # the parts import the errors and records this module re-exports
     from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
+    from api.store.github import GitHubStore
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
 
@@ -382,3 +383,9 @@ class Store(abc.ABC):
     def breakages(self) -> BreakageStore:
         """The known-breakages part of this store."""
 
+    # -- GitHub publications (issue 14; contract in api/store/github.py) ---------------------
+
+    @property
+    @abc.abstractmethod
+    def github(self) -> GitHubStore:
+        """What was published on GitHub (statuses, check runs, comments) and its digests."""

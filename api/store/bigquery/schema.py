@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +176,10 @@ TABLES: tuple[Table, ...] = (
                         ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
                         ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
                         ("resolved_by", S, N)), cluster=("id",)),
+    # GitHub publications (issue 14, api/store/github.py): one row per (repository, target).
+    Table("github_publications", (("repository", S, R), ("target", S, R), ("digest", S, R),
+                                  ("remote_id", I, N), ("updated_at", T, R)),
+          cluster=("repository", "target")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 
