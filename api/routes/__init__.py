@@ -37,3 +37,7 @@ def register_blueprints(app: Flask) -> None:
     for part in (breakages, failures):
         app.register_blueprint(part.bp)
 
+    # -- GitHub: what is published for a payload (issue 14) --
+    from api.routes import github_rendering
+
+    app.register_blueprint(github_rendering.bp)
