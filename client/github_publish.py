@@ -11,13 +11,13 @@ creation is repeated only after looking again for what it would have created.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import requests
+
+from client.ci_env import github_head_sha
 
 PER_PAGE = 100
 ANNOTATIONS_PER_REQUEST = 50
@@ -152,23 +152,11 @@ class GitHubPoster:
         return "updated"
 
 
-def event_of(env: Mapping[str, str]) -> dict[str, Any]:
-    """The workflow's event payload (``GITHUB_EVENT_PATH``), or {}."""
-    path = env.get("GITHUB_EVENT_PATH")
-    try:
-        event = json.loads(Path(path).read_text()) if path else {}
-    except (OSError, ValueError):
-        return {}
-    return event if isinstance(event, dict) else {}
-
-
 def commit_to_publish(env: Mapping[str, str], given: str = "") -> str:
     """The commit people see: ``given``, else the pull request's head (a ``pull_request``
     workflow runs on a merge commit), else the triggering run's head (``workflow_run``), else
     ``GITHUB_SHA``."""
-    event = event_of(env)
-    return (given or event.get("pull_request", {}).get("head", {}).get("sha")
-            or event.get("workflow_run", {}).get("head_sha") or env.get("GITHUB_SHA", ""))
+    return given or github_head_sha(env) or env.get("GITHUB_SHA", "")
 
 
 def publish(poster: GitHubPoster, rendering: Mapping[str, Any], sha: str, *,

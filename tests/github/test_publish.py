@@ -301,3 +301,19 @@ def test_two_publishers_racing_make_one_comment_and_one_check_run(
     assert len(github_double.state.comments_on(REPO, 12)) == 1
     assert len(github_double.state.check_runs) == 1
     assert len(github_double.calls("issues/create-comment")) == 1
+
+
+def test_a_runs_head_sha_is_where_its_payload_publishes(
+        api: ApiClient, store: Store, github: GitHubClient,
+        github_double: GitHubDouble) -> None:
+    merge, head = "a" * 40, "b" * 40
+    response = api.put("/jobs/unit/runs/1", json={
+        "payload": merge, "status": "success",
+        "metadata": {"ci": "github-actions", "repository": REPO, "head_sha": head},
+        "tests": [{"name": "t", "suite": "s", "status": "passed"}]})
+    assert response.status_code == 201, response.json
+    github_double.state.add_pull(REPO, head, 4)
+    result = publish_payload(store, github, merge, public_url=PUBLIC)
+    assert {o.target for o in result.outcomes} == {f"status:{head}:flakegate", f"check:{head}",
+                                                   "comment:4"}
+    assert github_double.state.latest_status(REPO, head, "flakegate")["state"] == "success"
