@@ -29,7 +29,7 @@ from api.github.comment import MARKER, comment_body
 from api.github.errors import GitHubError, GitHubRateLimited
 from api.github.targets import Target, targets_of
 from api.services.failures import DEFAULT_GENERIC_SHARE
-from api.services.job_settings import JobSettings
+from api.services.job_settings import DEFAULT_GITHUB_CONTEXT, JobSettings
 from api.services.verdicts import JobVerdict, PayloadVerdict, judge, prepare
 from api.store import NotFound, Store
 from api.store.github import Publication
@@ -129,9 +129,10 @@ class _Publisher:
         self.public_url = public_url
         self.page = (pages_urls.payload_page(verdict.payload, base_url=public_url)
                      if public_url else None)
+        self.stored: dict[str, Publication] = {}  # read once per run(), by target
 
     def run(self, errors: list[GitHubError]) -> list[Outcome]:
-        statuses = render.contexts((self.contexts.get(job.job, "flakegate"), job)
+        statuses = render.contexts((self.contexts.get(job.job, DEFAULT_GITHUB_CONTEXT), job)
                                    for job in self.verdict.jobs if job.job in self.target.jobs)
         keys = [f"status:{self.sha}:{c}" for c in statuses]
         keys += [f"check:{self.sha}", f"check-annotated:{self.sha}"]
