@@ -41,6 +41,16 @@ def make_app_key() -> tuple[str, Any]:
     return pem, key.public_key()
 
 
+class Sleeps:
+    """A client's ``sleep`` that records the waits instead of sleeping them."""
+
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
 @dataclass
 class Recorded:
     method: str

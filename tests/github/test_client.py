@@ -13,20 +13,10 @@ import pytest
 from api.github.auth import AppAuth, TokenAuth
 from api.github.client import GitHubClient, client_from_config
 from api.github.errors import GitHubError, GitHubRateLimited, GitHubTooLarge
-from tests.github_double import GitHubDouble, make_app_key
+from tests.github_double import GitHubDouble, Sleeps, make_app_key
 
 REPO = "octo-org/widgets"
 SHA = "a" * 40
-
-
-class Sleeps:
-    """Records the waits instead of sleeping them."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

@@ -17,8 +17,7 @@ from api.github.comment import MARKER, cut_bytes
 from api.github.publish import PublishIncomplete, publish_payload
 from api.store import Store, open_store
 from tests.conftest import ApiClient
-from tests.github.test_client import Sleeps
-from tests.github_double import GitHubDouble
+from tests.github_double import GitHubDouble, Sleeps
 from tests.github_scenario import E2E, REPO, SHA, build, put_run
 
 PUBLIC = "https://flakegate.example"
