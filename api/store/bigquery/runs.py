@@ -69,7 +69,7 @@ class BigQueryRuns:
 
     def _load_generation(self, job: str, run_id: str, gen: int, day: date,
                          entries: dict[tuple[str, str], Entry]) -> None:
-        self._conn.load("results", (
+        self._conn.append("results", (
             {"job": job, "run_id": run_id, "gen": gen, "run_day": day.isoformat(),
              "suite": suite, "name": name, "status": status, "duration_ms": duration,
              "message": message, "informing": informing or None}
