@@ -31,6 +31,7 @@ from api.store.bigquery import BigQueryStore  # noqa: E402
 from tests.bigquery.emulator import Emulator  # noqa: E402
 
 QUOTA = 1_500  # load jobs per table per day
+ALL = 10**7  # jobs to list: the emulator answers one page of at most this many
 
 
 class Counting:
@@ -70,7 +71,7 @@ def measure(emulator: Emulator, mode: str, runs: int, tests: int) -> dict[str, f
     conn = store._conn
     rest, grpc = Counting(conn.client), Counting(conn.streams.client)
     conn.client, conn.streams._client = rest, grpc
-    started_jobs = {job.job_id for job in rest.client.list_jobs()}
+    started_jobs = {job.job_id for job in rest.client.list_jobs(max_results=ALL)}
     samples = []
     created = replaced = 0
     for write in range(runs):
@@ -84,7 +85,7 @@ def measure(emulator: Emulator, mode: str, runs: int, tests: int) -> dict[str, f
     loads = rest.calls.get("load_table_from_file", 0)
     streams = grpc.calls.get("create_write_stream", 0)
     queries = rest.calls.get("query_and_wait", 0)
-    recorded = sum(1 for job in rest.client.list_jobs()
+    recorded = sum(1 for job in rest.client.list_jobs(max_results=ALL)
                    if job.job_id not in started_jobs and job.job_type == "load")
     if recorded != loads:
         raise SystemExit(f"{mode}: the emulator recorded {recorded} load jobs, we counted {loads}")

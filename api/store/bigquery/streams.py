@@ -44,6 +44,9 @@ MAX_REQUEST_BYTES = 8 * 1024 * 1024
 # Re-opened AppendRows connections after a transient failure, before giving up (503).
 MAX_RECONNECTS = 4
 _EPOCH_DAY = date(1970, 1, 1).toordinal()
+# google.rpc.Code values of an AppendRows answer (googleapis' module ships no type hints).
+_ALREADY_EXISTS = 6
+_TRANSIENT = frozenset({4, 8, 10, 13, 14})  # deadline, exhausted, aborted, internal, unavailable
 
 
 def write_mode() -> str:
@@ -269,11 +272,11 @@ class StreamWriter:
         return iter(self.client.append_rows(requests=requests(), timeout=self.deadline))
 
     def _commit(self, parent: str, name: str) -> None:
+        from google.cloud.bigquery_storage_v1 import types
+
         self.client.finalize_write_stream(name=name, retry=self._retry(), timeout=self.deadline)
         # Not retried: a commit whose answer was lost may have happened. The rows then sit
         # unreferenced under a generation nobody flips to, as after a crash.
-        from google.cloud.bigquery_storage_v1 import types
-
         response = self.client.batch_commit_write_streams(
             request=types.BatchCommitWriteStreamsRequest(parent=parent, write_streams=[name]),
             timeout=self.deadline)
@@ -285,12 +288,12 @@ class StreamWriter:
 def _check_append(response: Any, offset: int) -> None:
     from google.api_core import exceptions
 
-    code = response.error.code if response.error else 0
-    if code == 6:  # ALREADY_EXISTS: this offset was written by a request re-sent: done once
+    code = response.error.code
+    if code == _ALREADY_EXISTS:  # this offset was written by a re-sent request: once
         return
-    if code:
-        if code in (4, 8, 10, 13, 14):  # deadline, exhausted, aborted, internal, unavailable
-            raise exceptions.ServiceUnavailable(response.error.message)
+    if code in _TRANSIENT:
+        raise exceptions.ServiceUnavailable(response.error.message)  # reconnect, re-send
+    if code != 0:
         raise StoreError(f"BigQuery refused rows at offset {offset}: {response.error.message}")
     if response.row_errors:
         raise StoreError("BigQuery refused rows: " + "; ".join(
