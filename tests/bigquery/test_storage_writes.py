@@ -4,6 +4,7 @@ acknowledgement is lost, and the encodings and settings on their own."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -213,7 +214,7 @@ def test_the_write_mode(env: dict[str, str], mode: str, monkeypatch: pytest.Monk
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert write_mode() == mode
+    assert write_mode(os.environ.get("FLAKEGATE_BIGQUERY_ENDPOINT", "")) == mode
 
 
 @pytest.mark.parametrize("env", [

@@ -99,7 +99,7 @@ class Connection:
         self.lock = dataset_lock(os.environ.get(ENDPOINT_ENV, ""), project, dataset)
         self._bq = bigquery
         self._retry = bigquery.DEFAULT_RETRY.with_deadline(deadline)
-        self.writes = write_mode()
+        self.writes = write_mode(os.environ.get(ENDPOINT_ENV, "").strip())
         self.streams = StreamWriter(project, dataset, deadline)
 
     @property

@@ -49,18 +49,15 @@ _ALREADY_EXISTS = 6
 _TRANSIENT = frozenset({4, 8, 10, 13, 14})  # deadline, exhausted, aborted, internal, unavailable
 
 
-def write_mode() -> str:
+def write_mode(rest: str) -> str:
     """``storage`` or ``load``: the explicit setting, else storage unless the REST endpoint is
-    overridden without a gRPC one (an emulator that may not serve the Storage Write API)."""
-    from api.store.bigquery.client import ENDPOINT_ENV
-
+    overridden (``rest``) without a gRPC one (an emulator may not serve the Storage Write API)."""
     explicit = os.environ.get(WRITES_ENV, "").strip().lower()
-    rest = os.environ.get(ENDPOINT_ENV, "").strip()
     grpc_endpoint = os.environ.get(WRITE_ENDPOINT_ENV, "").strip()
     if explicit not in ("", STORAGE, LOAD):
         raise StoreError(f"{WRITES_ENV} must be {STORAGE!r} or {LOAD!r}, not {explicit!r}")
     if explicit == STORAGE and rest and not grpc_endpoint:
-        raise StoreError(f"{WRITES_ENV}=storage with {ENDPOINT_ENV} set needs "
+        raise StoreError(f"{WRITES_ENV}=storage with an endpoint override needs "
                          f"{WRITE_ENDPOINT_ENV} (the endpoint's Storage Write API, HOST:PORT)")
     if explicit:
         return explicit
