@@ -17,5 +17,6 @@ def bq_emulator(tmp_path_factory: pytest.TempPathFactory) -> Emulator:
 @pytest.fixture
 def bq_url(bq_emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> str:
     """A ``bigquery://`` URL of a fresh, not yet created dataset, reachable from this process."""
-    monkeypatch.setenv("FLAKEGATE_BIGQUERY_ENDPOINT", bq_emulator.endpoint)
+    for name, value in bq_emulator.environ().items():
+        monkeypatch.setenv(name, value)
     return f"bigquery://{bq_emulator.project}/t_{uuid.uuid4().hex[:16]}"

@@ -36,21 +36,32 @@ class Emulator:
     log_path: Path
     project: str = PROJECT
     port: int = 0
+    grpc_port: int = 0  # the Storage Write API (api/store/bigquery/streams.py)
     process: subprocess.Popen[bytes] | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def grpc_endpoint(self) -> str:
+        """``HOST:PORT`` of its gRPC server (``FLAKEGATE_BIGQUERY_WRITE_ENDPOINT``)."""
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def environ(self) -> dict[str, str]:
+        """The variables that point flakegate's BigQuery backend at this emulator."""
+        return {"FLAKEGATE_BIGQUERY_ENDPOINT": self.endpoint,
+                "FLAKEGATE_BIGQUERY_WRITE_ENDPOINT": self.grpc_endpoint}
+
     def start(self, *, ready_timeout: float = 60.0) -> Emulator:
         binary = prepare()
         self.port = free_port()
-        grpc_port = free_port()
+        self.grpc_port = free_port()
         env = {**os.environ, "HOME": str(VENV / "home")}
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [str(binary), "start", "--rest-host", "127.0.0.1", "--rest-port", str(self.port),
-             "--grpc-host", "127.0.0.1", "--grpc-port", str(grpc_port), "--ephemeral",
+             "--grpc-host", "127.0.0.1", "--grpc-port", str(self.grpc_port), "--ephemeral",
              "--project", self.project],
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True,  # its own group: stop() ends it and any children

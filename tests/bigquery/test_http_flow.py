@@ -37,7 +37,7 @@ class _BigQueryLiveServer(LiveServer):
 @pytest.fixture
 def server(bq_emulator: Emulator, bq_url: str, tmp_path: Path) -> Iterator[LiveServer]:
     live = _BigQueryLiveServer(bq_url, ADMIN, workers=2,
-                               extra_env={"FLAKEGATE_BIGQUERY_ENDPOINT": bq_emulator.endpoint})
+                               extra_env=bq_emulator.environ())
     live.log_folder = tmp_path
     live.start(ready_timeout=60)
     try:

@@ -84,7 +84,7 @@ def test_a_lost_compare_and_set_is_retried_on_fresh_data(bq_url: str) -> None:
 
 def test_cli_db_init_and_export_on_the_emulator(bq_emulator: Emulator, bq_url: str,
                                                 tmp_path: Path) -> None:
-    env = {**os.environ, "FLAKEGATE_BIGQUERY_ENDPOINT": bq_emulator.endpoint}
+    env = {**os.environ, **bq_emulator.environ()}
 
     def cli(*args: str) -> str:
         done = subprocess.run([sys.executable, "-m", "client.cli", *args], cwd=ROOT, env=env,

@@ -32,8 +32,8 @@ def bigquery_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     from tests.bigquery.emulator import shared_emulator
 
     emulator = shared_emulator()
-    request.getfixturevalue("monkeypatch").setenv("FLAKEGATE_BIGQUERY_ENDPOINT",
-                                                   emulator.endpoint)
+    for name, value in emulator.environ().items():
+        request.getfixturevalue("monkeypatch").setenv(name, value)
     url = f"bigquery://{emulator.project}/t_{uuid.uuid4().hex[:16]}"
     return lambda: open_store(url)
 

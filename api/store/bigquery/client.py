@@ -23,6 +23,7 @@ from datetime import date, datetime
 from typing import Any, TypeVar
 
 from api.store.base import StoreError, StoreUnavailable
+from api.store.bigquery.streams import LOAD, StreamWriter, write_mode
 
 ENDPOINT_ENV = "FLAKEGATE_BIGQUERY_ENDPOINT"
 DEFAULT_DEADLINE = 60.0
@@ -98,6 +99,8 @@ class Connection:
         self.lock = dataset_lock(os.environ.get(ENDPOINT_ENV, ""), project, dataset)
         self._bq = bigquery
         self._retry = bigquery.DEFAULT_RETRY.with_deadline(deadline)
+        self.writes = write_mode(os.environ.get(ENDPOINT_ENV, "").strip())
+        self.streams = StreamWriter(project, dataset, deadline)
 
     @property
     def client(self) -> Any:
@@ -160,8 +163,19 @@ class Connection:
         job = self._job(sql, params)
         return int(job.num_dml_affected_rows or 0)
 
+    def append(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Append rows, all visible at once or none, without a load job: one committed
+        PENDING stream of the Storage Write API (:mod:`api.store.bigquery.streams`). Every
+        write of the store goes through here; ``FLAKEGATE_BIGQUERY_WRITES=load`` makes it a
+        load job again."""
+        if self.writes == LOAD:
+            self.load(table, rows)
+        else:
+            self.streams.append(table, rows)
+
     def load(self, table: str, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Append rows with a load job (NDJSON, resumable upload).
+        """Append rows with a load job (NDJSON, resumable upload): for bulk copies (the
+        export), where one job per call is right; the store's writes use :meth:`append`.
 
         A load job rather than streaming inserts: streamed rows sit in a buffer where real
         BigQuery forbids UPDATE/DELETE for up to 30 minutes, and we delete superseded result

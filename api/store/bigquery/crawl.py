@@ -43,7 +43,7 @@ class BigQueryCrawl:
         # Loaded into a staging table, then applied with one MERGE (atomic for the whole
         # batch), then the staged rows are dropped; a crash leaves only unread staging rows.
         with c.lock:
-            c.load("crawl_staging", (
+            c.append("crawl_staging", (
                 {"batch": batch, "source": r.source, "build": r.build,
                  "state": CrawlState(r.state).value, "attempts": int(r.attempts),
                  "reason": r.reason, "job": r.job, "run_id": r.run_id,

@@ -132,7 +132,7 @@ class BigQueryDisruption(DisruptionStore):
                 gen = new_id()
                 head = _head(old.measures)
                 listed = head.get("files", []) + [[f.name, f.sha256, f.kind.value] for f in new]
-                c.load("measurements", (
+                c.append("measurements", (
                     {"job": job, "run_id": run_id, "gen": gen, "kind": k.kind.value,
                      "name": k.name, "namespace": k.namespace, "level": k.level, "seconds": v}
                     for k, v in state.seconds.items()))
@@ -261,7 +261,7 @@ class BigQueryDisruption(DisruptionStore):
                                 f" FROM {c.table('disruption_baselines')} WHERE kind = @kind",
                                 kind=kind.value)[0][0]
                 version, token = int(latest) + 1, new_id()
-                c.load("disruption_baseline_rows", (_row_json(kind, version, token, row)
+                c.append("disruption_baseline_rows", (_row_json(kind, version, token, row)
                                                     for row in rows))
                 try:
                     won = c.execute(

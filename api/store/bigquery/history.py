@@ -238,14 +238,14 @@ class BigQueryHistory:
                 latest = c.rows(f"SELECT COALESCE(MAX(version), 0) FROM {c.table('baselines')}"
                                 " WHERE job = @job", job=job)[0][0]
                 version, token, created = int(latest) + 1, new_id(), now_us()
-                c.load("baseline_tests", (
+                c.append("baseline_tests", (
                     {"job": job, "version": version, "token": token, "suite": t.suite,
                      "name": t.name, "runs": t.runs, "passes": t.passes,
                      "failures": t.failures, "flakes": t.flakes, "pass_rate": t.pass_rate,
                      "stddev": t.stddev, "latched": bool(t.latched),
                      "observed_pass_rate": t.observed_pass_rate} for t in tests))
                 # Membership travels like the records: under the token, visible with the header.
-                c.load("baseline_runs", ({"job": job, "version": version, "token": token,
+                c.append("baseline_runs", ({"job": job, "version": version, "token": token,
                                           "run_id": run_id}
                                          for run_id in dict.fromkeys(run_ids or ())))
                 if audit is not None:

@@ -100,7 +100,7 @@ class BigQueryLogs(LogStore):
                 return WriteOutcome.UNCHANGED
             old_gen = int(old[0][0]) if old else None
             gen = new_id()
-            c.load("log_chunks", ({"job": job, "run_id": run_id, "step": step, "gen": gen,
+            c.append("log_chunks", ({"job": job, "run_id": run_id, "step": step, "gen": gen,
                                    "seq": seq, "data": base64.b64encode(piece).decode("ascii")}
                                   for seq, piece in enumerate(pieces)))
             values: dict[str, Any] = {

@@ -67,7 +67,7 @@ class BigQueryMatches:
                       for pid, version in merged.items()}
             for pid in taken:
                 record[str(pid)] = [int(scan.versions[pid]), gen]
-            c.load("matches", ({"job": scan.job, "run_id": scan.run_id, "step": scan.step,
+            c.append("matches", ({"job": scan.job, "run_id": scan.run_id, "step": scan.step,
                                 "pattern_id": m.pattern_id, "version": m.pattern_version,
                                 "gen": gen, "line_number": m.line_number,
                                 "span_start": m.start, "span_end": m.end,

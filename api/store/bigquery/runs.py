@@ -1,7 +1,7 @@
 """Runs and their tests in the BigQuery backend (a part of BigQueryStore).
 
-See :mod:`api.store.bigquery.store` for the write guarantees: tests are loaded as a new generation
-before one compare-and-set ``MERGE`` flips the run's row to it.
+See :mod:`api.store.bigquery.store` for the write guarantees: tests are written as a new
+generation before one compare-and-set ``MERGE`` flips the run's row to it.
 """
 
 from __future__ import annotations
@@ -67,9 +67,9 @@ class BigQueryRuns:
                       day=row.run_day, job=row.job, run_id=row.run_id, gen=row.gen)
         return {(s, n): (int(st), d, m, bool(i)) for s, n, st, d, m, i in rows}
 
-    def _load_generation(self, job: str, run_id: str, gen: int, day: date,
+    def _write_generation(self, job: str, run_id: str, gen: int, day: date,
                          entries: dict[tuple[str, str], Entry]) -> None:
-        self._conn.load("results", (
+        self._conn.append("results", (
             {"job": job, "run_id": run_id, "gen": gen, "run_day": day.isoformat(),
              "suite": suite, "name": name, "status": status, "duration_ms": duration,
              "message": message, "informing": informing or None}
@@ -112,7 +112,7 @@ class BigQueryRuns:
         gen = new_id() if old is None or entries is not None else old.gen
         prev_gen = None if old is None else (old.gen if entries is not None else old.prev_gen)
         if entries is not None and entries:
-            self._load_generation(spec.job, spec.run_id, gen, day, entries)
+            self._write_generation(spec.job, spec.run_id, gen, day, entries)
         if old is None:
             ensure_job(self._conn, spec.job)
         counts = (RunCounts.tally((entry[0], 1) for entry in entries.values())

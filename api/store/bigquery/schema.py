@@ -22,6 +22,10 @@ Design (see ``docs/bigquery.md`` for bytes-scanned estimates):
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the connection's Storage Write API needs this module's columns
+    from api.store.bigquery.client import Connection
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
@@ -184,11 +188,8 @@ TABLES: tuple[Table, ...] = (
 BY_NAME = {table.name: table for table in TABLES}
 
 
-def migrate(conn: object) -> int:
+def migrate(conn: Connection) -> int:
     """Create the dataset (if allowed and missing) and every table; record the version."""
-    from api.store.bigquery.client import Connection
-
-    assert isinstance(conn, Connection)
     from google.api_core import exceptions
 
     from api.store.base import StoreError

@@ -8,11 +8,13 @@ parameterised multi-statement scripts, so every write is built from single state
   only matches if the stamp is still the one read (or, for a create, if the row is still
   absent). Zero rows changed means another writer won: re-read and retry. One MERGE is atomic
   in BigQuery, so a row is always wholly old or wholly new.
-* **Runs never show half their tests.** A run's tests are loaded (load job, not streaming) as
-  a new *generation* before the run's row is flipped to name it; readers only read the
-  generation the run names. The previous generation is kept until the next write, so a reader
-  that read the run row just before a flip still finds its tests; older ones are deleted.
-  A crash between the load and the flip leaves only unreferenced rows, never a visible change.
+* **Runs never show half their tests.** A run's tests are written as a new *generation*
+  through one committed PENDING stream of the Storage Write API (no load job: see
+  :mod:`api.store.bigquery.streams`) before the run's row is flipped to name it; readers only
+  read the generation the run names. The previous generation is kept until the next write, so
+  a reader that read the run row just before a flip still finds its tests; older ones are
+  deleted. A crash before the commit leaves nothing, between the commit and the flip only
+  unreferenced rows, never a visible change.
 * **Validation first.** Tests, times and maps are validated before the first request, so a bad
   input changes nothing. The one non-atomic pair is "create the job, then the run" of a
   ``put_run`` on an unknown job: a crash between them leaves an empty job (as a ``PUT /jobs``
