@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +176,11 @@ TABLES: tuple[Table, ...] = (
                         ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
                         ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
                         ("resolved_by", S, N)), cluster=("id",)),
+    # --- durable background work (issue 14, webhooks and publications: api/store/work.py) ---
+    Table("work", (("id", S, R), ("kind", S, R), ("key", S, R), ("body", S, R),
+                   ("state", S, R), ("attempts", I, R), ("not_before", T, R), ("holder", S, N),
+                   ("lease_until", T, N), ("error", S, N), ("created_at", T, R),
+                   ("updated_at", T, R)), cluster=("kind", "key")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

@@ -85,6 +85,7 @@ from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.scan_pages import ComposedScanPages
+from api.store.bigquery.work import BigQueryWork
 
 
 class BigQueryStore(Store):
@@ -109,6 +110,7 @@ class BigQueryStore(Store):
         self._logs = BigQueryLogs(self._conn)
         self._scan_pages = ComposedScanPages(self._logs, self._patterns)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
+        self._work = BigQueryWork(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -418,3 +420,9 @@ class BigQueryStore(Store):
     @property
     def disruption(self) -> BigQueryDisruption:
         return self._disruption
+
+    # -- durable background work (see work.py) -------------------------------------------------
+
+    @property
+    def work(self) -> BigQueryWork:
+        return self._work
