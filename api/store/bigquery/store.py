@@ -81,11 +81,11 @@ from api.store.bigquery.rows import (
 from api.store.bigquery.runs import BigQueryRuns
 from api.store.bigquery.schema import migrate
 from api.store.bigquery.tokens import BigQueryTokens
+from api.store.bigquery.work import BigQueryWork
 from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.scan_pages import ComposedScanPages
-from api.store.bigquery.work import BigQueryWork
 
 
 class BigQueryStore(Store):
