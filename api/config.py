@@ -36,6 +36,20 @@ DEFAULTS: dict[str, Any] = {
     "SCAN_PASSING_EVERY": 4,
     # How often each server worker looks for queued or interrupted scans (a duration; 0: off).
     "SCAN_EVERY": "10s",
+    # -- GitHub (issue 14, docs/github.md): the REST API flakegate publishes to ---------------
+    # GitHub Enterprise Server is another base URL, e.g. https://ghe.example/api/v3.
+    "GITHUB_API_URL": "https://api.github.com",
+    # A token (classic or fine-grained personal access token, or an Actions GITHUB_TOKEN) ...
+    "GITHUB_TOKEN": None,
+    # ... or a GitHub App: its id and the PEM private key it signs its JWTs with.
+    "GITHUB_APP_ID": None,
+    "GITHUB_APP_PRIVATE_KEY_FILE": None,
+    # Seconds one call may spend waiting on GitHub's rate limits before it gives up.
+    "GITHUB_MAX_WAIT": 300,
+    # Seconds for one HTTP exchange with GitHub.
+    "GITHUB_TIMEOUT": 30,
+    # Where people reach this server's pages; statuses, check runs and comments link there.
+    "PUBLIC_URL": "",
     # -- GitHub webhooks in and background work (issue 14, docs/github-webhooks.md) ----------
     # The secret GitHub signs deliveries with (X-Hub-Signature-256); unset: hooks are refused.
     "GITHUB_WEBHOOK_SECRET": None,
@@ -75,6 +89,10 @@ def check_config(config: Mapping[str, Any]) -> None:
     if int(config.get("MAX_LOG_BYTES", MIN_LOG_BYTES)) < MIN_LOG_BYTES:
         raise ConfigError(f"FLAKEGATE_MAX_LOG_BYTES must be at least {MIN_LOG_BYTES} (a head, a"
                           " tail and the marker line between them)")
+    # -- GitHub (issue 14) --
+    if bool(config.get("GITHUB_APP_ID")) != bool(config.get("GITHUB_APP_PRIVATE_KEY_FILE")):
+        raise ConfigError("FLAKEGATE_GITHUB_APP_ID and FLAKEGATE_GITHUB_APP_PRIVATE_KEY_FILE go"
+                          " together: set both (a GitHub App) or neither (FLAKEGATE_GITHUB_TOKEN)")
 
 
 _BOOLEAN_WORDS = {"1": True, "true": True, "yes": True, "on": True,

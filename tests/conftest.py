@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from api import create_app
 from api.auth import hash_token, new_token
 from api.domain import Scope
 from api.store import open_store
+from tests.github_double import GitHubDouble
 from tests.openapi_validation import check_response
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -101,3 +103,16 @@ def junit_xml(cases: list[tuple[str, str]], suite: str = "unit") -> bytes:
         body.append(f'<testcase classname="{suite}" name="{name}" time="0.1">{inner}</testcase>')
     return (f'<?xml version="1.0"?><testsuite name="{suite}" tests="{len(cases)}">'
             + "".join(body) + "</testsuite>").encode()
+
+
+# --- GitHub double (issue 14) -----------------------------------------------------------------
+@pytest.fixture
+def github_double() -> Iterator[GitHubDouble]:
+    """A GitHub double on loopback (tests/github_double.py). Any request flakegate sent that
+    GitHub's description does not allow, or any answer of the double that it does not allow,
+    fails the test here."""
+    double = GitHubDouble().start()
+    yield double
+    double.stop()
+    assert not double.violations, "requests GitHub would not accept:\n" + "\n".join(
+        double.violations[:20])
