@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from api.disruption.artifacts import ArtifactParseError
+from api.github.errors import GitHubError, GitHubTooLarge
 from api.hooks.artifacts import ArtifactTooLarge, known_files
 from api.hooks.events import BadEvent, CompletedJob, completed_job, head_sha, repository_of
 from api.hooks.events import run_spec as job_run_spec
@@ -69,8 +70,10 @@ class WorkContext:
 
 
 def _gone(exc: Exception) -> bool:
-    # GitHub deletes logs and artifacts after their retention: nothing to retry for.
-    return getattr(exc, "status", None) in (404, 410)
+    """GitHub no longer has it (logs and artifacts expire), or it is beyond the download
+    bound: nothing another attempt would change."""
+    return isinstance(exc, GitHubTooLarge) or (isinstance(exc, GitHubError)
+                                                and exc.status in (404, 410))
 
 
 def record_job(store: Store, ctx: WorkContext, job: CompletedJob) -> list[str]:
@@ -93,7 +96,7 @@ def _fetch_log(store: Store, ctx: WorkContext, job: CompletedJob) -> str:
     try:
         text = ctx.github.download_job_log(job.repository, job.job_id, ctx.download_max)
     except Exception as exc:
-        if _gone(exc) or type(exc).__name__ == "GitHubTooLarge":
+        if _gone(exc):
             return f"no log for job {job.job_id}: {exc}"
         raise
     info, _ = logs.put_log(store, job.job, job.flakegate_run_id, job.name, text,
@@ -173,8 +176,7 @@ def _attach_artifacts(store: Store, ctx: WorkContext, repository: str, run_id: i
             # worth another attempt; anything else (network, store) is.
             if not (_gone(exc) or isinstance(exc, (ArtifactTooLarge, zipfile.BadZipFile,
                                                    JunitParseError, ArtifactParseError,
-                                                   InvalidUpload))
-                    or type(exc).__name__ == "GitHubTooLarge"):
+                                                   InvalidUpload))):
                 raise
             done.append(f"artifact {name!r} skipped: {exc}")
             continue

@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.github.errors import GitHubRateLimited
 from api.hooks.deliveries import GitHubReader, WorkContext, handle_delivery
 from api.hooks.events import BadEvent
 from api.hooks.publish_trigger import DELIVERY, PUBLISH
@@ -116,7 +117,10 @@ class WorkSchedule:
                 store.work.fail(item.id, self.holder, error, retry_at=None)
                 self._log(f"work: {label} dead: {error}")
             else:
-                at = datetime.now(UTC) + timedelta(seconds=retry_delay(item.attempts))
+                wait = retry_delay(item.attempts)
+                if isinstance(exc, GitHubRateLimited):  # no sooner than GitHub asked
+                    wait = max(wait, exc.retry_after)
+                at = datetime.now(UTC) + timedelta(seconds=wait)
                 store.work.fail(item.id, self.holder, error, retry_at=at)
                 self._log(f"work: {label} failed, retried at {at:%H:%M:%S}: {error}")
             return
@@ -125,3 +129,18 @@ class WorkSchedule:
                       " it over)")
             return
         self._log(f"work: {label} done: {summary}")
+
+
+def start_work_schedule(database: str, config: Mapping[str, Any], *,
+                        log: Callable[[str], None]) -> WorkSchedule | None:
+    """The running work schedule of this worker, or None when ``WORK_EVERY`` is 0."""
+    from api.github.client import client_from_config
+
+    every = work_period(config)
+    if every <= 0:
+        return None
+    schedule = WorkSchedule(database, every, config, github=client_from_config(config),
+                            log=log)
+    schedule.start()
+    return schedule
+
