@@ -134,3 +134,59 @@ def test_the_work_queue_is_for_admins(api: ApiClient, tokens: dict[str, str]) ->
     assert (item["key"], item["state"], item["attempts"]) == ("d-1", "queued", 0)
     assert "body" not in item
     assert api.as_token(ADMIN_TOKEN).get("/work?state=nope").status_code == 422
+
+
+# -- publications queued after API writes ------------------------------------------------------
+
+def github_app(database_url: str, **extra: Any) -> ApiClient:
+    config = {"DATABASE": database_url, "ADMIN_TOKEN": ADMIN_TOKEN, "GITHUB_TOKEN": "t",
+              "GITHUB_PUBLISH_DELAY": "0", **extra}
+    return ApiClient(create_app(config), ADMIN_TOKEN)
+
+
+def publications(database_url: str) -> list[tuple[str, str]]:
+    return sorted((item.key, item.state.value) for item in queued(database_url)
+                  if item.kind == "github.publish")
+
+
+GITHUB_META = {"ci": "github-actions", "repository": "octo/repo"}
+
+
+def test_a_write_to_a_github_run_queues_one_publication(database_url: str) -> None:
+    api = github_app(database_url)
+    for run_id in ("1", "2"):
+        put = api.put(f"/jobs/octo%2Frepo%2FCI%2Funit/runs/{run_id}",
+                      json={"status": "success", "payload": SHA, "metadata": GITHUB_META})
+        assert put.status_code == 201
+    assert api.post("/jobs/octo%2Frepo%2FCI%2Funit/runs/1/junit?filename=a.xml",
+                    data=b'<testsuite name="s"><testcase name="t"/></testsuite>',
+                    headers={"Content-Type": "application/xml"}).status_code == 201
+    assert api.put("/jobs/octo%2Frepo%2FCI%2Funit/runs/1/logs/build", data=b"log\n",
+                   headers={"Content-Type": "text/plain"}).status_code == 201
+    assert publications(database_url) == [(SHA, "queued")]  # one, however many writes
+
+
+def test_runs_of_other_systems_or_without_github_configured_queue_nothing(
+        database_url: str, app: Flask) -> None:
+    api = github_app(database_url)
+    assert api.put("/jobs/prow-job/runs/1", json={
+        "status": "failure", "payload": SHA,
+        "metadata": {"ci": "prow", "repository": "octo/repo"}}).status_code == 201
+    assert api.put("/jobs/gh/runs/1", json={"status": "failure",
+                                            "metadata": GITHUB_META}).status_code == 201
+    unconfigured = ApiClient(app, ADMIN_TOKEN)
+    assert unconfigured.put("/jobs/gh/runs/2", json={
+        "status": "failure", "payload": SHA, "metadata": GITHUB_META}).status_code == 201
+    assert publications(database_url) == []
+
+
+def test_a_payload_deadline_gets_a_publication_of_its_own(database_url: str) -> None:
+    api = github_app(database_url)
+    assert api.put("/jobs/gh/runs/1", json={"status": "pending", "payload": SHA,
+                                             "metadata": GITHUB_META}).status_code == 201
+    registered = api.put(f"/payloads/{SHA}", json={"expected": {"gh": 2},
+                                                   "deadline": "2099-01-01T00:00:00Z"})
+    assert registered.status_code in (200, 201), registered.get_data(as_text=True)
+    assert publications(database_url) == [(SHA, "queued"), (f"{SHA}@deadline", "queued")]
+    (deadline,) = [item for item in queued(database_url) if item.key.endswith("@deadline")]
+    assert deadline.not_before.year == 2099
