@@ -50,7 +50,7 @@ DEFAULTS: dict[str, Any] = {
     "GITHUB_TIMEOUT": 30,
     # Where people reach this server's pages; statuses, check runs and comments link there.
     "PUBLIC_URL": "",
-    # -- GitHub webhooks in and background work (issue 14, docs/github-webhooks.md) ----------
+    # -- GitHub webhooks in and background work (issue 14, docs/github.md "Webhooks") ----------
     # The secret GitHub signs deliveries with (X-Hub-Signature-256); unset: hooks are refused.
     "GITHUB_WEBHOOK_SECRET": None,
     # The largest webhook body accepted (GitHub's own cap is 25 MB; CI events are far smaller).
