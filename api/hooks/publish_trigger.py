@@ -6,7 +6,8 @@ A publication is queued for a payload whose runs carry a GitHub repository (see
 App): otherwise nothing would publish it. It waits ``GITHUB_PUBLISH_DELAY`` so that the jobs of
 one workflow finishing together make one publication; an earlier queued one absorbs later
 requests. A payload with a deadline in the future also gets a publication at the deadline (its
-own key: a verdict that was pending may turn into a failure when the deadline passes).
+own key: a verdict that was pending may turn into a failure when the deadline passes). A new
+baseline of a job queues the job's recent GitHub payloads (:func:`after_baseline`).
 """
 
 from __future__ import annotations
@@ -19,10 +20,15 @@ from typing import Any
 from api.domain import Run
 from api.hooks.events import github_repository
 from api.store import Store
+from api.store.records import RunFilter
 from client.durations import parse_duration
 
 PUBLISH = "github.publish"
 DELIVERY = "github.delivery"
+# A new baseline of a job re-judges the payloads of its runs of the last day (at most this
+# many runs are looked at): the ones whose publication people may still be looking at.
+RECENT = timedelta(days=1)
+RECENT_RUNS = 200
 
 
 def github_configured(config: Mapping[str, Any]) -> bool:
@@ -61,3 +67,17 @@ def after_run_write(store: Store, config: Mapping[str, Any], run: Run | None) ->
     if run is None or github_repository(run) is None or run.spec.payload is None:
         return False
     return request_publish(store, config, run.spec.payload)
+
+
+def after_baseline(store: Store, config: Mapping[str, Any], job: str) -> int:
+    """Queue publications of ``job``'s recent GitHub payloads (a new baseline re-judges
+    them); returns how many payloads."""
+    if not github_configured(config):
+        return 0
+    since = datetime.now(UTC) - RECENT
+    page = store.list_runs(job, where=RunFilter(since=since), limit=RECENT_RUNS)
+    payloads = {run.spec.payload for run in page.items
+                if github_repository(run) is not None and run.spec.payload is not None}
+    for payload in sorted(payloads):
+        request_publish(store, config, payload)
+    return len(payloads)

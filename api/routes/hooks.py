@@ -24,6 +24,7 @@ from api.hooks.deliveries import HANDLERS, PULL_REQUEST_ACTIONS
 from api.hooks.events import github_repository
 from api.hooks.publish_trigger import (
     DELIVERY,
+    after_baseline,
     after_run_write,
     github_configured,
     request_publish,
@@ -116,6 +117,7 @@ def github_hook() -> tuple[Response, int]:
 # The writes of the API that may change a verdict of their run's payload.
 _RUN_WRITES = frozenset({"runs.put_run", "junit.attach_junit", "artifacts.attach_artifacts",
                          "logs.put_log"})
+_BASELINE_WRITES = frozenset({"baselines.compute_baseline", "baselines.loosen"})
 
 
 def _payload_is_github(payload: str) -> bool:
@@ -139,6 +141,8 @@ def _publish_after_write(response: Response) -> Response:
                             get_store().get_run(args["job"], args["run_id"]))
         elif endpoint == "payloads.put_payload" and _payload_is_github(args["payload_id"]):
             request_publish(get_store(), current_app.config, args["payload_id"])
+        elif endpoint in _BASELINE_WRITES:
+            after_baseline(get_store(), current_app.config, args["job"])
     except Exception:  # the write stands; its publication waits for the next write
         log.exception("queueing a publication after %s failed", endpoint)
     return response

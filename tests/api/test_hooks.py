@@ -190,3 +190,21 @@ def test_a_payload_deadline_gets_a_publication_of_its_own(database_url: str) -> 
     assert publications(database_url) == [(SHA, "queued"), (f"{SHA}@deadline", "queued")]
     (deadline,) = [item for item in queued(database_url) if item.key.endswith("@deadline")]
     assert deadline.not_before.year == 2099
+
+
+def test_a_new_baseline_republishes_the_jobs_recent_github_payloads(database_url: str) -> None:
+    api = github_app(database_url)
+    for index in range(4):
+        assert api.put(f"/jobs/gh/runs/{index}", json={
+            "status": "success", "payload": f"{index:040x}", "metadata": GITHUB_META,
+            "tests": [{"suite": "s", "name": "t", "status": "passed"}]}).status_code == 201
+    store = open_store(database_url)
+    try:
+        while (item := store.work.claim("test", 30)) is not None:
+            store.work.complete(item.id, "test")
+    finally:
+        store.close()
+    assert {state for _, state in publications(database_url)} == {"done"}
+    assert api.post("/jobs/gh/baselines", json={}).status_code == 201
+    assert sorted(key for key, state in publications(database_url) if state == "queued") == [
+        f"{index:040x}" for index in range(4)]
