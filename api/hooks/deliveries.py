@@ -23,9 +23,10 @@ import json
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from api.disruption.artifacts import ArtifactParseError
+from api.github.client import GitHubClient
 from api.github.errors import GitHubError, GitHubTooLarge
 from api.hooks.artifacts import ArtifactTooLarge, known_files
 from api.hooks.events import BadEvent, CompletedJob, completed_job, head_sha, repository_of
@@ -38,26 +39,12 @@ from api.services.junit_upload import Limits
 from api.store import Store
 
 
-class GitHubReader(Protocol):
-    """The Actions API calls a delivery needs (:class:`api.github.client.GitHubClient`)."""
-
-    def download_job_log(self, repository: str, job_id: int, max_bytes: int) -> bytes: ...
-
-    def list_workflow_jobs(self, repository: str, run_id: int,
-                           filter: str = "latest") -> list[dict[str, Any]]: ...
-
-    def list_artifacts(self, repository: str, run_id: int) -> list[dict[str, Any]]: ...
-
-    def download_artifact(self, repository: str, artifact: Mapping[str, Any],
-                          max_bytes: int) -> bytes: ...
-
-
 @dataclass
 class WorkContext:
     """What handlers share: the configuration and GitHub (None when not configured)."""
 
     config: Mapping[str, Any]
-    github: GitHubReader | None
+    github: GitHubClient | None
     log: Callable[[str], None] = field(default=lambda message: None)
 
     @property

@@ -21,8 +21,9 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.github.client import GitHubClient, client_from_config
 from api.github.errors import GitHubRateLimited
-from api.hooks.deliveries import GitHubReader, WorkContext, handle_delivery
+from api.hooks.deliveries import WorkContext, handle_delivery
 from api.hooks.events import BadEvent
 from api.hooks.publish_trigger import DELIVERY, PUBLISH
 from api.serving.periodic import StoreTicker, process_holder
@@ -61,7 +62,7 @@ class WorkSchedule:
     """One process's share of the queued work: :meth:`tick` on its own thread."""
 
     def __init__(self, database: str, every: float, config: Mapping[str, Any], *,
-                 github: GitHubReader | None,
+                 github: GitHubClient | None,
                  handlers: Mapping[str, Handler] | None = None,
                  log: Callable[[str], None] = lambda message: None) -> None:
         if every <= 0:
@@ -134,8 +135,6 @@ class WorkSchedule:
 def start_work_schedule(database: str, config: Mapping[str, Any], *,
                         log: Callable[[str], None]) -> WorkSchedule | None:
     """The running work schedule of this worker, or None when ``WORK_EVERY`` is 0."""
-    from api.github.client import client_from_config
-
     every = work_period(config)
     if every <= 0:
         return None
