@@ -39,6 +39,7 @@ class DoubleState:
     comments: dict[int, dict[str, Any]] = field(default_factory=dict)
     comment_where: dict[int, tuple[str, int]] = field(default_factory=dict)
     pulls: dict[tuple[str, str], list[int]] = field(default_factory=dict)
+    pull_heads: dict[tuple[str, int], str] = field(default_factory=dict)  # pushed since
     workflow_runs: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
     jobs: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
     artifacts: dict[tuple[str, int], list[dict[str, Any]]] = field(default_factory=dict)
@@ -297,7 +298,7 @@ def _pulls_for_commit(state: DoubleState, params: Params, query: Query, body: An
         pull.update(number=number, state="open", requested_teams=[],
                     url=f"{state.api_url}/repos/{repo}/pulls/{number}",
                     html_url=f"https://github.com/{repo}/pull/{number}")
-        pull["head"]["sha"] = params["commit_sha"]
+        pull["head"]["sha"] = state.pull_heads.get((repo, number), params["commit_sha"])
         pulls.append(pull)
     return Answer(200, _page(pulls, query))
 

@@ -146,6 +146,15 @@ class GitHubClient:
             raise GitHubError(message or response.reason, status=status, method=method,
                               path=path)
 
+    def pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` (a rate limit's ``retry_after``) when that is within ``max_wait``;
+        False, without waiting, when it is not. For callers that repeat a non-idempotent call
+        themselves, after looking for what the refused one may have created."""
+        if seconds > self.max_wait:
+            return False
+        self._sleep(seconds)
+        return True
+
     def _headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}", "Accept": "application/vnd.github+json",
                 "X-GitHub-Api-Version": API_VERSION, "User-Agent": USER_AGENT}

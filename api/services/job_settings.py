@@ -18,6 +18,7 @@ history window), all optional. The defaults come from :data:`api.stats.defaults.
 | `disruption` | `block`, `inform`, `off` | `block` | a failed disruption check fails the job |
 | `disruption_policy` | `bayes`, `aggregator` | `bayes` | the disruption policy that decides |
 | `excuse` | list of tags | ["infra"] | failed runs whose decisive cause has one are not evidence |
+| `github_context` | 1 to 100 characters | `flakegate` | the GitHub commit status covering the job |
 
 Every setting can weaken the gate, so changing any of them is an admin act, audited
 (:mod:`api.services.governance`).
@@ -41,6 +42,8 @@ DEFAULT_EXCUSE = frozenset({"infra"})
 MAX_EXCUSE_TAGS = 100
 # Units always written (openapi.yaml states the same pattern): a bare "3600" is ambiguous.
 DURATION_PATTERN = re.compile(r"^([0-9]+(\.[0-9]+)?(ms|s|m|h|d))+$")
+DEFAULT_GITHUB_CONTEXT = "flakegate"
+GITHUB_CONTEXT = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,100}$")
 DISRUPTION_CHOICES: dict[str, tuple[str, ...]] = {
     "disruption": ("block", "inform", "off"),
     "disruption_policy": ("bayes", "aggregator"),
@@ -64,6 +67,9 @@ class JobSettings:
     # Failure causes (SPEC §10): a failed run whose decisive match's pattern carries one of
     # these tags (compared lower-cased) is an infrastructure outcome, as an error run is.
     excuse: frozenset[str] = DEFAULT_EXCUSE
+    # GitHub (issue 14): jobs of one repository that name the same context share one commit
+    # status; branch protection can require each context by name.
+    github_context: str = DEFAULT_GITHUB_CONTEXT
 
     @classmethod
     def of(cls, job: Job) -> JobSettings:
@@ -124,6 +130,12 @@ class JobSettings:
                     values[key] = raw[key]
                 else:
                     errors[key] = [f"must be one of {', '.join(choices)}"]
+        if "github_context" in raw:
+            context = raw["github_context"]
+            if isinstance(context, str) and GITHUB_CONTEXT.match(context) and context.strip():
+                values["github_context"] = context
+            else:
+                errors["github_context"] = ["must be 1 to 100 printable characters"]
         unknown = sorted(set(raw) - set(cls.__dataclass_fields__))
         for key in unknown:
             errors[key] = ["unknown setting"]

@@ -93,6 +93,7 @@ from api.store.records import (
 if TYPE_CHECKING:  # the parts import the errors and records this module re-exports
     from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
+    from api.store.github import GitHubStore
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
     from api.store.work import WorkQueue
@@ -389,3 +390,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def work(self) -> WorkQueue:
         """The queue of webhook deliveries and publications the server works off-request."""
+
+    # -- GitHub publications (issue 14; contract in api/store/github.py) ---------------------
+
+    @property
+    @abc.abstractmethod
+    def github(self) -> GitHubStore:
+        """What was published on GitHub (statuses, check runs, comments) and its digests."""

@@ -181,6 +181,10 @@ TABLES: tuple[Table, ...] = (
                    ("state", S, R), ("attempts", I, R), ("not_before", T, R), ("holder", S, N),
                    ("lease_until", T, N), ("error", S, N), ("created_at", T, R),
                    ("updated_at", T, R)), cluster=("kind", "key")),
+    # GitHub publications (issue 14, api/store/github.py): one row per (repository, target).
+    Table("github_publications", (("repository", S, R), ("target", S, R), ("digest", S, R),
+                                  ("remote_id", I, N), ("updated_at", T, R)),
+          cluster=("repository", "target")),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

@@ -64,6 +64,7 @@ from api.store.bigquery.breakages import BigQueryBreakages
 from api.store.bigquery.client import Connection, Typed, retrying, strings
 from api.store.bigquery.crawl import BigQueryCrawl
 from api.store.bigquery.disruption import BigQueryDisruption
+from api.store.bigquery.github import BigQueryGitHub
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.logs import BigQueryLogs
@@ -426,3 +427,9 @@ class BigQueryStore(Store):
     @property
     def work(self) -> BigQueryWork:
         return self._work
+
+    # -- GitHub publications (issue 14, see github.py) ---------------------------------------
+
+    @property
+    def github(self) -> BigQueryGitHub:
+        return BigQueryGitHub(self._conn)  # stateless beyond the connection: made on demand

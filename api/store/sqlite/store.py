@@ -56,6 +56,7 @@ from api.store.sqlite.breakages import SqliteBreakages
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.db import Database
 from api.store.sqlite.disruption import SqliteDisruption
+from api.store.sqlite.github import SqliteGitHub
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
@@ -389,3 +390,9 @@ class SqliteStore(Store):
     @property
     def work(self) -> SqliteWork:
         return self._work
+
+    # -- GitHub publications (issue 14, see github.py) ---------------------------------------
+
+    @property
+    def github(self) -> SqliteGitHub:
+        return SqliteGitHub(self.db)  # stateless beyond the database: made on demand
