@@ -23,9 +23,11 @@ from typing import Any
 
 from api.github.client import GitHubClient, client_from_config
 from api.github.errors import GitHubRateLimited
+from api.github.publish import PublishIncomplete
 from api.hooks.deliveries import WorkContext, handle_delivery
 from api.hooks.events import BadEvent
 from api.hooks.publish_trigger import DELIVERY, PUBLISH
+from api.hooks.publishing import publish_item
 from api.serving.periodic import StoreTicker, process_holder
 from api.store import Store
 from api.store.work import WorkItem
@@ -72,7 +74,8 @@ class WorkSchedule:
         self.lease_s = float(config["WORK_LEASE_SECONDS"])
         self.max_attempts = int(config["WORK_MAX_ATTEMPTS"])
         self.context = WorkContext(config, github, log)
-        self.handlers: dict[str, Handler] = {DELIVERY: _delivery, **(handlers or {})}
+        self.handlers: dict[str, Handler] = {DELIVERY: _delivery, PUBLISH: publish_item,
+                                             **(handlers or {})}
         self._log = log
         self._purged = 0.0
         self._ticker = StoreTicker(database, every, self.tick, name="work", log=log)
@@ -119,8 +122,10 @@ class WorkSchedule:
                 self._log(f"work: {label} dead: {error}")
             else:
                 wait = retry_delay(item.attempts)
-                if isinstance(exc, GitHubRateLimited):  # no sooner than GitHub asked
-                    wait = max(wait, exc.retry_after)
+                asked = exc.retry_after if isinstance(exc, (GitHubRateLimited,
+                                                            PublishIncomplete)) else None
+                if asked is not None:  # no sooner than GitHub asked
+                    wait = max(wait, asked)
                 at = datetime.now(UTC) + timedelta(seconds=wait)
                 store.work.fail(item.id, self.holder, error, retry_at=at)
                 self._log(f"work: {label} failed, retried at {at:%H:%M:%S}: {error}")

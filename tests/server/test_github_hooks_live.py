@@ -29,11 +29,13 @@ TEST_LOG = (b"Run pytest\n=== FAILURES ===\nE   AssertionError: assert 3 == 4\n"
             b"Error: Process completed with exit code 1.\n")
 
 
-def server_env(double: GitHubDouble, work_every: str = "200ms") -> dict[str, str]:
+def server_env(double: GitHubDouble, work_every: str = "200ms",
+               publish_delay: str = "0") -> dict[str, str]:
     return {"FLAKEGATE_GITHUB_WEBHOOK_SECRET": SECRET, "FLAKEGATE_WORK_EVERY": work_every,
             "FLAKEGATE_GITHUB_API_URL": double.api_url,
             "FLAKEGATE_GITHUB_TOKEN": str(double.token), "FLAKEGATE_GITHUB_MAX_WAIT": "5",
-            "FLAKEGATE_GITHUB_PUBLISH_DELAY": "0", "FLAKEGATE_SCAN_EVERY": "200ms"}
+            "FLAKEGATE_GITHUB_PUBLISH_DELAY": publish_delay, "FLAKEGATE_SCAN_EVERY": "200ms",
+            "FLAKEGATE_PUBLIC_URL": "https://flakegate.example"}
 
 
 @pytest.fixture
@@ -103,9 +105,11 @@ def test_signature_ping_and_redelivery(start: Callable[..., LiveServer],
     assert [item["step"] for item in logs["items"]] == ["shard-0"]
 
 
-def test_ten_parallel_jobs_three_failing_are_recorded_and_classified(
+def test_ten_parallel_jobs_three_failing_are_recorded_classified_and_published(
         start: Callable[..., LiveServer], github_double: GitHubDouble) -> None:
-    server = start(server_env(github_double))
+    # The publication waits 3 s after the first job: the ten finish within it, and publish once.
+    server = start(server_env(github_double, publish_delay="3s"))
+    github_double.state.add_pull(REPO, SHA, 12)
     made = requests.post(f"{server.url}/patterns", headers=server.headers(), timeout=10,
                          json={"expression": "Temporary failure resolving",
                                "syntax": "literal", "tags": ["infra"], "specificity": 5})
@@ -143,6 +147,30 @@ def test_ten_parallel_jobs_three_failing_are_recorded_and_classified(
                        "/logs/shard-8", headers=server.headers(), timeout=10)
     assert "AssertionError: assert 3 == 4" in log.text
     assert len(github_double.calls("actions/download-job-logs-for-workflow-run")) == 3
+
+    # One status (its context), one check run, one comment on the pull request.
+    def comment() -> Any:
+        found = github_double.state.comments_on(REPO, 12)
+        return found[0] if found else None
+
+    first = dict(wait_for(comment))  # a copy: the double edits its own in place
+    status = github_double.state.latest_status(REPO, SHA, "flakegate")
+    assert status is not None and status["state"] == "failure"
+    assert status["target_url"] == f"https://flakegate.example/ui/payloads/{SHA}"
+    assert {s["context"] for s in github_double.state.statuses[(REPO, SHA)]} == {"flakegate"}
+    [check] = github_double.state.check_runs.values()
+    assert check["name"] == "flakegate" and check["head_sha"] == SHA
+    assert "Infra" in first["body"]
+    assert len(github_double.calls("checks/create")) == 1
+    assert len(github_double.calls("issues/create-comment")) == 1
+    # A later job of the same commit: the same comment is edited, no new one.
+    later = job_delivery(github_double, 10, "failure", TEST_LOG)
+    assert post(server, later).status_code == 202
+    wait_for(lambda: github_double.calls("issues/update-comment"))
+    [edited] = github_double.state.comments_on(REPO, 12)
+    assert edited["id"] == first["id"] and edited["body"] != first["body"]
+    assert len(github_double.calls("issues/create-comment")) == 1
+    assert len(github_double.state.check_runs) == 1
 
 
 def test_a_delivery_acknowledged_before_a_crash_is_worked_after_the_restart(
