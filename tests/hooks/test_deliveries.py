@@ -7,6 +7,7 @@ import io
 import json
 import zipfile
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -177,3 +178,51 @@ def test_a_completed_workflow_run_records_its_jobs_and_attaches_artifacts(
     # the coverage artifact names no job of the run: never downloaded
     downloads = github_double.calls("actions/download-artifact")
     assert len(downloads) == 2
+
+
+# -- queued publications -----------------------------------------------------------------------
+
+def test_a_delivery_leads_to_one_publication(hook_app: Flask, store: Store,
+                                             schedule: WorkSchedule,
+                                             github_double: GitHubDouble) -> None:
+    github_double.state.add_pull(REPO, SHA, 7)
+    assert post(hook_app, job_delivery(github_double, 31, "unit", "failure", LOG)) == 202
+    schedule.tick(store)  # the delivery; the publication waits GITHUB_PUBLISH_DELAY
+    (item,) = store.work.list_work(kind=PUBLISH, limit=10).items
+    assert item.state is WorkState.QUEUED and item.key == SHA
+    claimed = store.work.claim("test", 30, kinds=(PUBLISH,))
+    assert claimed is None  # not due yet
+    store.work.enqueue(PUBLISH, SHA, item.body, not_before=datetime.now(UTC))  # due now
+    schedule.tick(store)
+    done = store.work.get_work(item.id)
+    assert done is not None and done.state is WorkState.DONE, done
+    assert github_double.state.latest_status(REPO, SHA, "flakegate") is not None
+    assert len(github_double.state.check_runs) == 1
+    assert len(github_double.state.comments_on(REPO, 7)) == 1
+
+
+def test_a_publication_github_refuses_waits_as_long_as_it_asked(
+        store: Store, config: dict[str, Any], github_double: GitHubDouble,
+        hook_app: Flask) -> None:
+    impatient = {**config, "GITHUB_MAX_WAIT": 0}
+    schedule = WorkSchedule(config["DATABASE"], 1.0, impatient,
+                            github=client_from_config(impatient))
+    assert post(hook_app, job_delivery(github_double, 32, "unit", "failure", LOG)) == 202
+    schedule.tick(store)
+    store.work.enqueue(PUBLISH, SHA, json.dumps({"payload": SHA}),
+                       not_before=datetime.now(UTC))
+    github_double.fail_next(5, status=403, retry_after=120,
+                            operation_id="repos/create-commit-status")
+    schedule.tick(store)
+    (item,) = store.work.list_work(kind=PUBLISH, limit=10).items
+    assert item.state is WorkState.QUEUED and item.attempts == 1 and item.error
+    assert item.not_before >= datetime.now(UTC) + timedelta(seconds=100)
+
+
+def test_publications_without_github_or_payload(store: Store, config: dict[str, Any]) -> None:
+    offline = WorkSchedule(config["DATABASE"], 1.0, config, github=None)
+    store.work.enqueue(PUBLISH, "p", json.dumps({"payload": "p"}))
+    store.work.enqueue(PUBLISH, "q", "not json")
+    offline.tick(store)
+    states = {i.key: i.state for i in store.work.list_work(kind=PUBLISH, limit=10).items}
+    assert states == {"p": WorkState.DONE, "q": WorkState.DEAD}
