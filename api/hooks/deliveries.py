@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import zipfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from api.disruption.artifacts import ArtifactParseError
@@ -45,7 +45,6 @@ class WorkContext:
 
     config: Mapping[str, Any]
     github: GitHubClient | None
-    log: Callable[[str], None] = field(default=lambda message: None)
 
     @property
     def download_max(self) -> int:

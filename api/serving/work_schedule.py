@@ -73,7 +73,7 @@ class WorkSchedule:
         self.holder = process_holder()
         self.lease_s = float(config["WORK_LEASE_SECONDS"])
         self.max_attempts = int(config["WORK_MAX_ATTEMPTS"])
-        self.context = WorkContext(config, github, log)
+        self.context = WorkContext(config, github)
         self.handlers: dict[str, Handler] = {DELIVERY: _delivery, PUBLISH: publish_item,
                                              **(handlers or {})}
         self._log = log
