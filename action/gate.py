@@ -113,6 +113,17 @@ class Inputs:
     fail_on: str
     fail_open: bool
     retries: int
+    # -- GitHub publications (issue 14): posted with the workflow's token --
+    comment: bool = False
+    check_run: bool = False
+    commit_status: bool = False
+    github_token: str = ""
+    sha: str = ""
+    pull_requests: tuple[int, ...] = ()
+
+    @property
+    def posts(self) -> bool:
+        return self.comment or self.check_run or self.commit_status
 
 
 def _flag(name: str, raw: str) -> bool:
@@ -157,7 +168,18 @@ def read_inputs(env: dict[str, str]) -> Inputs:
         wait=_flag("wait", get("WAIT")), timeout=_seconds("timeout", get("TIMEOUT") or "2h"),
         poll=_seconds("poll", get("POLL") or "30s") or 30.0, policy=get("POLICY") or None,
         fail_on=fail_on, fail_open=_flag("fail-open", get("FAIL_OPEN")), retries=retries,
+        comment=_flag("comment", get("COMMENT")), check_run=_flag("check-run", get("CHECK_RUN")),
+        commit_status=_flag("commit-status", get("COMMIT_STATUS")),
+        github_token=get("GITHUB_TOKEN"), sha=get("SHA"),
+        pull_requests=_numbers("pull-request", get("PULL_REQUEST")),
     )
+
+
+def _numbers(name: str, raw: str) -> tuple[int, ...]:
+    words = raw.replace(",", " ").split()
+    if not all(word.isdigit() for word in words):
+        raise InputProblem(f"input {name} must be pull request numbers, got {raw!r}")
+    return tuple(int(word) for word in words)
 
 
 # -- the gate -------------------------------------------------------------------------------
@@ -222,6 +244,30 @@ def _report(verdict: Verdict | None, markdown: str | None, payload: str, report_
                 title="flakegate")
 
 
+def _post(client: Client, inputs: Inputs, env: dict[str, str], payload: str) -> None:
+    """The comment, check run and statuses the server renders, posted with the workflow's
+    token. A refusal (missing permission, a fork's read-only token) warns: the verdict, not
+    the publication, decides the step."""
+    from client.github_publish import GitHubPoster, GitHubPostError, commit_to_publish, publish
+
+    sha, repository = commit_to_publish(env, inputs.sha), env.get("GITHUB_REPOSITORY", "")
+    if not (inputs.github_token and sha and repository):
+        command("warning", "comment/check-run/commit-status need github-token, the commit and"
+                " GITHUB_REPOSITORY", title="flakegate")
+        return
+    poster = GitHubPoster(env.get("GITHUB_API_URL") or "https://api.github.com",
+                          inputs.github_token, repository)
+    try:
+        done = publish(poster, client.get_github_rendering(payload), sha,
+                       comment=inputs.comment, check_run=inputs.check_run,
+                       commit_status=inputs.commit_status, pulls=inputs.pull_requests)
+    except (GitHubPostError, OSError) as err:
+        command("warning", f"could not publish on GitHub: {err}", title="flakegate")
+        return
+    for line in done:
+        print(f"flakegate: {line}")
+
+
 def decide(verdict: str, fail_on: str) -> int:
     if fail_on == "never":
         return ExitStatus.OK
@@ -244,12 +290,14 @@ def main(env: dict[str, str] | None = None) -> int:
                     on_retry=announce_retry) as client:
             if inputs.junit or inputs.status:
                 _upload(client, inputs, env)
+            payload = inputs.payload or detect(env).payload
             if not inputs.wait:
+                if inputs.posts and payload:
+                    _post(client, inputs, env, payload)
                 set_output("verdict", "")
                 set_output("regressions", "0")
                 set_output("report-url", "")
                 return ExitStatus.OK
-            payload = inputs.payload or detect(env).payload
             if not payload:
                 raise errors.InputError("input payload is required outside GitHub Actions")
             report_url = (f"{client.base_url}/payloads/{segment(payload)}/verdict"
@@ -260,6 +308,8 @@ def main(env: dict[str, str] | None = None) -> int:
                 if verdict.raw.get("report_url"):
                     report_url = str(verdict.raw["report_url"])
                 markdown = client.get_verdict(payload, policy=inputs.policy, format="markdown")
+            if inputs.posts:
+                _post(client, inputs, env, payload)
     except errors.FlakegateError as err:
         message = err.describe()
         if inputs.fail_open and err.unavailable:

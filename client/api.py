@@ -292,6 +292,14 @@ class Client(Transport):
                           data=gzipped, idempotent=True, timeout=self.upload_timeout,
                           headers={"Content-Type": "text/plain", "Content-Encoding": "gzip"})
 
+    # -- GitHub (issue 14) --
+
+    def get_github_rendering(self, payload: str) -> dict[str, Any]:
+        """What the server would publish on GitHub for the payload's verdict (statuses, check
+        run, comment), for the action to post with the workflow's token."""
+        return self._call("GET", f"/payloads/{segment(payload)}/github")
+
+
 def _run_path(job: str, run_id: str) -> str:
     return f"/jobs/{segment(job)}/runs/{segment(run_id)}"
 

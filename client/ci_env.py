@@ -37,6 +37,29 @@ def _clean(values: Mapping[str, str | None]) -> dict[str, str]:
     return {key: value for key, value in values.items() if value}
 
 
+def github_event(env: Mapping[str, str]) -> dict[str, Any]:
+    """The workflow's event payload (the JSON file at ``GITHUB_EVENT_PATH``), or {}."""
+    path = env.get("GITHUB_EVENT_PATH")
+    try:
+        with open(path or "", encoding="utf-8") as event_file:
+            event = json.load(event_file)
+    except (OSError, ValueError):
+        return {}
+    return event if isinstance(event, dict) else {}
+
+
+def github_head_sha(env: Mapping[str, str]) -> str | None:
+    """The commit people see, when it is not ``GITHUB_SHA``: a ``pull_request`` workflow runs
+    on a merge commit (the pull request's head is shown), a ``workflow_run`` workflow on the
+    default branch (the triggering run's head is what it reports on)."""
+    event = github_event(env)
+    pull = event.get("pull_request")
+    run = event.get("workflow_run")
+    head = ((pull.get("head") or {}).get("sha") if isinstance(pull, dict) else None) or \
+        (run.get("head_sha") if isinstance(run, dict) else None)
+    return head if isinstance(head, str) and head != env.get("GITHUB_SHA") else None
+
+
 def _github(env: Mapping[str, str]) -> CiContext:
     repo, run_id = env.get("GITHUB_REPOSITORY", ""), env.get("GITHUB_RUN_ID", "")
     attempt = env.get("GITHUB_RUN_ATTEMPT") or "1"
@@ -51,7 +74,9 @@ def _github(env: Mapping[str, str]) -> CiContext:
         payload=env.get("GITHUB_SHA") or None, url=url,
         metadata=_clean({"ci": "github-actions", "repository": repo,
                          "commit": env.get("GITHUB_SHA"), "ref": env.get("GITHUB_REF"),
-                         "event": env.get("GITHUB_EVENT_NAME"), "run_attempt": attempt}),
+                         "event": env.get("GITHUB_EVENT_NAME"), "run_attempt": attempt,
+                         # where flakegate's GitHub publications go (docs/github.md)
+                         "head_sha": github_head_sha(env)}),
     )
 
 

@@ -43,3 +43,8 @@ def register_blueprints(app: Flask) -> None:
 
     for part in (hooks, work):
         app.register_blueprint(part.bp)
+
+    # -- GitHub: what is published for a payload (issue 14) --
+    from api.routes import github_rendering
+
+    app.register_blueprint(github_rendering.bp)

@@ -189,6 +189,10 @@ class Harness:
             "runner": {"temp": github_env["RUNNER_TEMP"], "os": github_env["RUNNER_OS"]},
             "env": job_env, "steps": {},
         }
+        # The runner evaluates expressions in input defaults (e.g. ${{ github.token }}),
+        # never in the values a workflow gave.
+        contexts["inputs"] = {name: value if name in inputs else self.evaluate(value, contexts)
+                              for name, value in contexts["inputs"].items()}
         stdout_all, log, exit_code, failed = [], [], 0, None
         for number, step in enumerate(self.manifest["runs"]["steps"]):
             unknown = set(step) - STEP_KEYS

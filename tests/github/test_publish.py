@@ -4,6 +4,7 @@ run, one comment; edits in place; no write when nothing changed; rate limits; ho
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -246,3 +247,73 @@ def test_summaries_are_cut_within_githubs_limit() -> None:
     assert len(cut.encode()) <= 65_535
     assert cut.endswith("the rest is [on the page](https://flakegate.example/ui/payloads/x).")
     assert cut_bytes("short", 65_535, None) == "short"
+
+
+def test_the_server_command_publishes_and_says_what_it_did(
+        api: ApiClient, store: Store, github_double: GitHubDouble, database_url: str,
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from client.cli import main
+
+    build(api, store)
+    github_double.state.add_pull(REPO, SHA, 12)
+    for key in ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY_FILE"):
+        monkeypatch.delenv(f"FLAKEGATE_{key}", raising=False)
+    monkeypatch.setenv("FLAKEGATE_GITHUB_API_URL", github_double.api_url)
+    monkeypatch.setenv("FLAKEGATE_PUBLIC_URL", PUBLIC)
+    monkeypatch.delenv("FLAKEGATE_GITHUB_TOKEN", raising=False)
+    assert main(["github", "publish", SHA, "--db", database_url]) == 2
+    assert "GitHub is not configured" in capsys.readouterr().err
+    monkeypatch.setenv("FLAKEGATE_GITHUB_TOKEN", str(github_double.token))
+    assert main(["github", "publish", SHA, "--db", database_url]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == [f"{REPO} status:{SHA}:flakegate: updated (failure)",
+                   f"{REPO} check:{SHA}: created (failure)",
+                   f"{REPO} comment:12: created"]
+    assert main(["github", "publish", SHA, "--db", database_url]) == 0
+    assert capsys.readouterr().out.count(": unchanged") == 3
+    # GitHub failing every attempt (the first and its three repetitions) to list the PRs.
+    github_double.fail_next(4, status=502, retry_after=None, message="Server Error",
+                            operation_id="repos/list-pull-requests-associated-with-commit")
+    assert main(["github", "publish", SHA, "--db", database_url]) == 1
+    assert "not all published" in capsys.readouterr().err
+
+
+def test_two_publishers_racing_make_one_comment_and_one_check_run(
+        api: ApiClient, store: Store, github: GitHubClient, github_double: GitHubDouble,
+        database_url: str) -> None:
+    build(api, store)
+    github_double.state.add_pull(REPO, SHA, 12)
+    results: list[object] = []
+
+    def publisher() -> None:
+        handle = open_store(database_url)
+        try:
+            results.append(publish_payload(handle, github, SHA, public_url=PUBLIC))
+        finally:
+            handle.close()
+
+    threads = [threading.Thread(target=publisher) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(results) == 2
+    assert len(github_double.state.comments_on(REPO, 12)) == 1
+    assert len(github_double.state.check_runs) == 1
+    assert len(github_double.calls("issues/create-comment")) == 1
+
+
+def test_a_runs_head_sha_is_where_its_payload_publishes(
+        api: ApiClient, store: Store, github: GitHubClient,
+        github_double: GitHubDouble) -> None:
+    merge, head = "a" * 40, "b" * 40
+    response = api.put("/jobs/unit/runs/1", json={
+        "payload": merge, "status": "success",
+        "metadata": {"ci": "github-actions", "repository": REPO, "head_sha": head},
+        "tests": [{"name": "t", "suite": "s", "status": "passed"}]})
+    assert response.status_code == 201, response.json
+    github_double.state.add_pull(REPO, head, 4)
+    result = publish_payload(store, github, merge, public_url=PUBLIC)
+    assert {o.target for o in result.outcomes} == {f"status:{head}:flakegate", f"check:{head}",
+                                                   "comment:4"}
+    assert github_double.state.latest_status(REPO, head, "flakegate")["state"] == "success"
