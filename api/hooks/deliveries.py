@@ -62,13 +62,16 @@ def _gone(exc: Exception) -> bool:
                                                 and exc.status in (404, 410))
 
 
-def record_job(store: Store, ctx: WorkContext, job: CompletedJob) -> list[str]:
-    """Put ``job``'s run and, when it failed and has no log yet, its log; what was done."""
+def record_job(store: Store, ctx: WorkContext, job: CompletedJob,
+               payloads: set[str]) -> list[str]:
+    """Put ``job``'s run and, when it failed and has no log yet, its log; what was done. The
+    run's payload (the head SHA, or the action's) is added to ``payloads``."""
     existing = store.get_run(job.job, job.flakegate_run_id)
     spec = job_run_spec(job, existing)
     if spec is None:
         return [f"{job.name}: {job.conclusion or 'no conclusion'}, nothing recorded"]
     store.put_run(spec, None)
+    payloads.add(spec.payload or job.head_sha)
     done = [f"run {spec.job} {spec.run_id} {spec.status.value}"]
     if job.status is not None and job.status.value == "failure" and ctx.github is not None:
         steps = {info.step for info in store.logs.list_logs(spec.job, spec.run_id)}
@@ -99,10 +102,14 @@ def on_workflow_job(store: Store, ctx: WorkContext, payload: Mapping[str, Any]) 
     if not isinstance(obj, Mapping):
         raise BadEvent("the event has no workflow_job")
     job = completed_job(repository_of(payload), obj)
-    done = record_job(store, ctx, job)
-    if job.status is not None and request_publish(store, ctx.config, job.head_sha):
-        done.append(f"publication of {job.head_sha} queued")
-    return done
+    payloads: set[str] = set()
+    done = record_job(store, ctx, job, payloads)
+    return done + _publish(store, ctx, payloads)
+
+
+def _publish(store: Store, ctx: WorkContext, payloads: set[str]) -> list[str]:
+    return [f"publication of {payload} queued" for payload in sorted(payloads)
+            if request_publish(store, ctx.config, payload)]
 
 
 def on_workflow_run(store: Store, ctx: WorkContext, payload: Mapping[str, Any]) -> list[str]:
@@ -112,23 +119,22 @@ def on_workflow_run(store: Store, ctx: WorkContext, payload: Mapping[str, Any]) 
     run = payload.get("workflow_run")
     if not isinstance(run, Mapping) or not isinstance(run.get("id"), int):
         raise BadEvent("the event has no workflow_run id")
-    sha = head_sha(run)
+    head_sha(run)  # a run without a commit is no run of ours
     if ctx.github is None:
         return ["GitHub is not configured (no token or App): jobs and artifacts not fetched"]
     attempt = run.get("run_attempt") if isinstance(run.get("run_attempt"), int) else 1
     done: list[str] = []
     jobs = []
+    payloads: set[str] = set()
     for obj in ctx.github.list_workflow_jobs(repository, run["id"], filter="all"):
         if obj.get("status") != "completed" or obj.get("run_attempt", 1) != attempt:
             continue
         job = completed_job(repository, obj, workflow=str(run.get("name") or ""))
-        done += record_job(store, ctx, job)
+        done += record_job(store, ctx, job, payloads)
         if job.status is not None:
             jobs.append(job)
     done += _attach_artifacts(store, ctx, repository, int(run["id"]), jobs)
-    if jobs and request_publish(store, ctx.config, sha):
-        done.append(f"publication of {sha} queued")
-    return done
+    return done + _publish(store, ctx, payloads)
 
 
 def _target(name: str, jobs: list[CompletedJob]) -> CompletedJob | None:

@@ -12,7 +12,10 @@ action gets one run per job, not two:
   the job a ``name:`` different from its key.
 * run id = ``<run_id>-<run_attempt>``; payload = the head SHA; URL = the workflow run attempt's
   page (the action's); metadata ``ci=github-actions``, ``repository``, ``commit``,
-  ``run_attempt`` (the action's keys) plus ``workflow_run_id`` and ``github_job_id``.
+  ``run_attempt`` (the action's keys) plus ``workflow_run_id`` and ``github_job_id``. A run the
+  action uploaded first keeps its payload (in a ``pull_request`` workflow the merge commit,
+  ``GITHUB_SHA``) and its metadata; the head SHA is then its ``head_sha``, where publications
+  go.
 * status from the conclusion: success/neutral -> success, failure/timed_out -> failure,
   cancelled/stale -> aborted, action_required/startup_failure -> error; a skipped job did not
   run and records nothing. Legs of one matrix job fold into one run: the worst status wins
@@ -159,17 +162,23 @@ def run_spec(job: CompletedJob, existing: Run | None) -> RunSpec | None:
                 "github_job_id": str(job.job_id)}
     url = f"{job.server}/{job.repository}/actions/runs/{job.run_id}/attempts/{job.run_attempt}"
     started, finished = job.started_at, job.completed_at
+    payload = job.head_sha
     if existing is not None:
         old = existing.spec
         if _SEVERITY[old.status] > _SEVERITY[status]:
             status = old.status
+        # The action's payload stays: in a pull_request workflow it is the merge commit
+        # (GITHUB_SHA), and the head SHA is where publications go (metadata head_sha).
+        payload = old.payload or payload
+        if payload != job.head_sha:
+            metadata["head_sha"] = job.head_sha
         metadata = {**metadata, **old.metadata}  # what the action recorded stays
         url = old.url or url
         started = min((t for t in (old.started_at, started) if t is not None), default=None)
         finished = max((t for t in (old.finished_at, finished) if t is not None),
                        default=None)
     return RunSpec(job=job.job, run_id=job.flakegate_run_id, status=status,
-                   payload=job.head_sha, started_at=started, finished_at=finished, url=url,
+                   payload=payload, started_at=started, finished_at=finished, url=url,
                    variant=existing.spec.variant if existing else {}, metadata=metadata)
 
 

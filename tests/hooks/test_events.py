@@ -101,3 +101,13 @@ def test_only_github_runs_with_a_payload_are_published() -> None:
     no_payload = RunSpec(job="j", run_id="1", status=RunStatus.SUCCESS,
                          metadata={"ci": "github-actions", "repository": "octo/repo"})
     assert github_repository(stored(no_payload)) is None
+
+
+def test_a_pull_request_run_the_action_uploaded_keeps_its_merge_commit_payload() -> None:
+    merge = "e" * 40
+    action = RunSpec(job="octo/repo/CI/unit", run_id="123-2", status=RunStatus.SUCCESS,
+                     payload=merge, metadata={"ci": "github-actions", "repository": "octo/repo",
+                                              "commit": merge})
+    spec = run_spec(completed_job("octo/repo", job_obj()), stored(action))
+    assert spec is not None and spec.payload == merge
+    assert spec.metadata["head_sha"] == SHA and spec.metadata["commit"] == merge
