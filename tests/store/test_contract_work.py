@@ -82,13 +82,14 @@ def test_fail_retries_later_or_marks_dead(store: Store) -> None:
     made = store.work.enqueue("hook", "d1", "x")
     item = store.work.claim("w", 30)
     assert item is not None
-    retry_at = datetime.now(UTC) + timedelta(seconds=0.3)
+    # Far enough ahead that the reads below (slow on an emulator) come before it.
+    retry_at = datetime.now(UTC) + timedelta(seconds=3)
     assert store.work.fail(item.id, "w", "boom", retry_at=retry_at)
     waiting = store.work.get_work(made.item.id)
     assert waiting is not None and waiting.state is WorkState.QUEUED
     assert (waiting.error, waiting.holder, waiting.lease_until) == ("boom", None, None)
     assert store.work.claim("w", 30) is None
-    time.sleep(0.4)
+    time.sleep(max(0.0, (retry_at - datetime.now(UTC)).total_seconds()) + 0.1)
     again = store.work.claim("w", 30)
     assert again is not None and again.attempts == 2
     assert store.work.fail(again.id, "w", "for good", retry_at=None)
