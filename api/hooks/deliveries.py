@@ -204,7 +204,7 @@ def handle_delivery(store: Store, ctx: WorkContext, body: str) -> str:
     try:
         stored = json.loads(body)
         event, payload = stored["event"], stored["payload"]
-    except (ValueError, KeyError, TypeError):
+    except (ValueError, KeyError, TypeError, RecursionError):
         raise BadEvent("a queued delivery that is not what the route stores") from None
     handler = HANDLERS.get(event)
     if handler is None or not isinstance(payload, Mapping):
