@@ -204,6 +204,11 @@ def _serve(args: argparse.Namespace) -> int:
         from api.serving.scan_schedule import check_scan_config  # patterns: scan settings
 
         check_scan_config(config)
+        from api.hooks.publish_trigger import publish_delay  # GitHub webhooks and work queue
+        from api.serving.work_schedule import work_period
+
+        work_period(config)
+        publish_delay(config)
     except ValueError as err:  # ConfigError is one
         raise CommandError(str(err)) from None
     url = database_url(args)

@@ -50,6 +50,22 @@ DEFAULTS: dict[str, Any] = {
     "GITHUB_TIMEOUT": 30,
     # Where people reach this server's pages; statuses, check runs and comments link there.
     "PUBLIC_URL": "",
+    # -- GitHub webhooks in and background work (issue 14, docs/github.md "Webhooks") ----------
+    # The secret GitHub signs deliveries with (X-Hub-Signature-256); unset: hooks are refused.
+    "GITHUB_WEBHOOK_SECRET": None,
+    # The largest webhook body accepted (GitHub's own cap is 25 MB; CI events are far smaller).
+    "GITHUB_WEBHOOK_MAX_BYTES": 5 * 1024 * 1024,
+    # The largest job log or artifact zip fetched from GitHub for a webhook.
+    "GITHUB_DOWNLOAD_MAX_BYTES": 256 * 1024 * 1024,
+    # Seconds a publication waits after the write that asked for it, so that the jobs of one
+    # workflow finishing together make one publication rather than one each.
+    "GITHUB_PUBLISH_DELAY": "5s",
+    # How often each server worker looks for due background work (a duration; 0: off).
+    "WORK_EVERY": "2s",
+    # Seconds a worker holds an item before another may take it over (it crashed or hung).
+    "WORK_LEASE_SECONDS": 600,
+    # Attempts before an item is dead (kept for admins: GET /work?state=dead).
+    "WORK_MAX_ATTEMPTS": 8,
 }
 
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,

@@ -63,12 +63,16 @@ def _post_worker_init(worker: Any) -> None:
                                             passing_every=int(config["SCAN_PASSING_EVERY"]),
                                             log=worker.log.info)
         worker.scan_schedule.start()
+    # -- GitHub webhooks and publications: the durable work queue (api/serving/work_schedule.py)
+    from api.serving.work_schedule import start_work_schedule
+
+    worker.work_schedule = start_work_schedule(worker.app.database, config, log=worker.log.info)
 
 
 def _worker_exit(_server: Any, worker: Any) -> None:
     # A schedule stopped mid-write loses nothing (the store's writes are atomic) and its job
     # lease expires; stopping it here just lets a sweep in progress end cleanly.
-    for name in ("baseline_schedule", "scan_schedule"):
+    for name in ("baseline_schedule", "scan_schedule", "work_schedule"):
         schedule = getattr(worker, name, None)
         if schedule is not None:
             schedule.stop()

@@ -37,6 +37,13 @@ def register_blueprints(app: Flask) -> None:
     for part in (breakages, failures):
         app.register_blueprint(part.bp)
 
+
+    # -- GitHub webhooks in and the background work queue (issue 14) --
+    from api.routes import hooks, work
+
+    for part in (hooks, work):
+        app.register_blueprint(part.bp)
+
     # -- GitHub: what is published for a payload (issue 14) --
     from api.routes import github_rendering
 

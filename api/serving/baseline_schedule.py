@@ -40,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from api.config import load_config
+from api.hooks.publish_trigger import after_baseline
 from api.services import baselines, disruption_baselines
 from api.serving.periodic import StoreTicker, process_holder
 from api.store import Store, StoreError
@@ -115,6 +117,8 @@ class BaselineSchedule:
             self._known.add(job)
         if refreshed.written:
             self._log(f"baseline schedule: {refreshed.describe()}")
+            # GitHub (issue 14): the job's recent payloads are judged anew: publish them.
+            after_baseline(store, load_config(), job)
         return refreshed
 
     def _refresh_disruption(self, store: Store) -> None:

@@ -96,6 +96,7 @@ if TYPE_CHECKING:  # the parts import the errors and records this module re-expo
     from api.store.github import GitHubStore
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
+    from api.store.work import WorkQueue
 
 # The errors and records live in their own modules; callers may keep importing them from here.
 __all__ = [
@@ -382,6 +383,13 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def breakages(self) -> BreakageStore:
         """The known-breakages part of this store."""
+
+    # -- durable background work (issue 14; contract in api/store/work.py) ---------------------
+
+    @property
+    @abc.abstractmethod
+    def work(self) -> WorkQueue:
+        """The queue of webhook deliveries and publications the server works off-request."""
 
     # -- GitHub publications (issue 14; contract in api/store/github.py) ---------------------
 

@@ -180,6 +180,11 @@ TABLES: tuple[Table, ...] = (
                         ("pattern_id", I, N), ("notes", S, R), ("started_at", T, R),
                         ("created_by", S, R), ("resolved_at", T, N), ("resolution", S, N),
                         ("resolved_by", S, N)), cluster=("id",)),
+    # --- durable background work (issue 14, webhooks and publications: api/store/work.py) ---
+    Table("work", (("id", S, R), ("kind", S, R), ("key", S, R), ("body", S, R),
+                   ("state", S, R), ("attempts", I, R), ("not_before", T, R), ("holder", S, N),
+                   ("lease_until", T, N), ("error", S, N), ("created_at", T, R),
+                   ("updated_at", T, R)), cluster=("kind", "key")),
     # GitHub publications (issue 14, api/store/github.py): one row per (repository, target).
     Table("github_publications", (("repository", S, R), ("target", S, R), ("digest", S, R),
                                   ("remote_id", I, N), ("updated_at", T, R)),

@@ -84,6 +84,7 @@ from api.store.bigquery.rows import (
 from api.store.bigquery.runs import BigQueryRuns
 from api.store.bigquery.schema import migrate
 from api.store.bigquery.tokens import BigQueryTokens
+from api.store.bigquery.work import BigQueryWork
 from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
@@ -112,6 +113,7 @@ class BigQueryStore(Store):
         self._logs = BigQueryLogs(self._conn)
         self._scan_pages = ComposedScanPages(self._logs, self._patterns)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
+        self._work = BigQueryWork(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -421,6 +423,12 @@ class BigQueryStore(Store):
     @property
     def disruption(self) -> BigQueryDisruption:
         return self._disruption
+
+    # -- durable background work (see work.py) -------------------------------------------------
+
+    @property
+    def work(self) -> BigQueryWork:
+        return self._work
 
     # -- GitHub publications (issue 14, see github.py) ---------------------------------------
 

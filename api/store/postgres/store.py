@@ -20,6 +20,7 @@ from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.scan_pages import SqliteScanPages
 from api.store.sqlite.store import SqliteStore
 from api.store.sqlite.tokens import SqliteTokens
+from api.store.sqlite.work import SqliteWork
 
 
 class PostgresStore(SqliteStore):
@@ -47,6 +48,7 @@ class PostgresStore(SqliteStore):
         self._logs = SqliteLogs(self.db)
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._work = SqliteWork(self.db)  # durable background work (issue 14)
 
     @property
     def connection(self) -> Any:

@@ -66,6 +66,7 @@ from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.scan_pages import SqliteScanPages
 from api.store.sqlite.schema import apply_migrations, load_migrations
 from api.store.sqlite.tokens import SqliteTokens
+from api.store.sqlite.work import SqliteWork
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -94,6 +95,7 @@ class SqliteStore(Store):
         self._logs = SqliteLogs(self.db)
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._work = SqliteWork(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -382,6 +384,12 @@ class SqliteStore(Store):
     @property
     def disruption(self) -> SqliteDisruption:
         return self._disruption
+
+    # -- durable background work (see work.py) -------------------------------------------------
+
+    @property
+    def work(self) -> SqliteWork:
+        return self._work
 
     # -- GitHub publications (issue 14, see github.py) ---------------------------------------
 
