@@ -14,10 +14,10 @@ from api.schemas.common import PageQuery, page_dump
 from api.schemas.page_reads import (
     JobTestsQuery,
     PayloadSummarySchema,
-    TestOutcomeSchema,
     TestRefSchema,
     TestStabilitySchema,
     baseline_dump,
+    outcome_json,
 )
 from api.services import payload_list, test_reads
 from api.services.test_reads import TestOrder
@@ -55,5 +55,5 @@ def test_history(job: str, key: str) -> Response:
     test, page = test_reads.test_history(get_store(), job, key, limit=page_limit(query),
                                          cursor=query["cursor"])
     return jsonify({"test": TestRefSchema().dump(test),
-                    **page_dump(TestOutcomeSchema(many=True).dump(page.items),
+                    **page_dump([outcome_json(item) for item in page.items],
                                 page.next_cursor)})
