@@ -22,6 +22,8 @@ from api.ui.blueprint import bp
 PAGES = (
     "api.ui.views_login",
     "api.ui.views_home",
+    # -- the job, test and disruption pages (issue 15, uidata) --
+    "api.ui.views_jobs",
 )
 
 
