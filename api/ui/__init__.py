@@ -24,6 +24,7 @@ PAGES = (
     "api.ui.views_home",
     # -- the job, test and disruption pages (issue 15, uidata) --
     "api.ui.views_jobs",
+    "api.ui.views_disruption",
 )
 
 
