@@ -45,13 +45,15 @@ class Tally:
     def pass_rate(self) -> float | None:
         return self.passes / self.counted if self.counted else None
 
-    def add(self, status: TestStatus) -> Tally:
-        if status is TestStatus.SKIPPED:
-            return Tally(self.label, self.passes, self.failures, self.flakes, self.skips + 1)
-        if status.counts_as_pass:
-            return Tally(self.label, self.passes + 1, self.failures,
-                         self.flakes + (status is TestStatus.FLAKED), self.skips)
-        return Tally(self.label, self.passes, self.failures + 1, self.flakes, self.skips)
+
+# Per status: (passes, failures, flakes, skips) it adds to a tally.
+_COUNTS = {status: (int(status.counts_as_pass), int(status.counts_as_failure),
+                    int(status is TestStatus.FLAKED), int(status is TestStatus.SKIPPED))
+           for status in TestStatus}
+
+
+def _tally(label: str, counts: list[int]) -> Tally:
+    return Tally(label, *counts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,19 +82,22 @@ def _first_line(message: str) -> str:
 def tallies(outcomes: Sequence[TestOutcome]) -> tuple[Tally, tuple[Tally, ...],
                                                       tuple[Tally, ...]]:
     """Overall, per UTC day (oldest first) and per payload (newest first) tallies."""
-    overall = Tally("all")
-    days: dict[date, Tally] = {}
-    payloads: dict[str, Tally] = {}
+    overall = [0, 0, 0, 0]
+    days: dict[date, list[int]] = {}
+    payloads: dict[str, list[int]] = {}
     for outcome in outcomes:  # newest first
         if not _counted(outcome):
             continue
-        overall = overall.add(outcome.status)
-        day = outcome.created_at.date()
-        days[day] = days.get(day, Tally(day.isoformat())).add(outcome.status)
+        adds = _COUNTS[outcome.status]
+        targets = [overall, days.setdefault(outcome.created_at.date(), [0, 0, 0, 0])]
         if outcome.payload is not None:
-            payloads[outcome.payload] = payloads.get(
-                outcome.payload, Tally(outcome.payload)).add(outcome.status)
-    return overall, tuple(days[d] for d in sorted(days)), tuple(payloads.values())
+            targets.append(payloads.setdefault(outcome.payload, [0, 0, 0, 0]))
+        for counts in targets:
+            for i, add in enumerate(adds):
+                counts[i] += add
+    return (_tally("all", overall),
+            tuple(_tally(day.isoformat(), days[day]) for day in sorted(days)),
+            tuple(_tally(payload, counts) for payload, counts in payloads.items()))
 
 
 def message_groups(job: str, test: TestRef, outcomes: Sequence[TestOutcome],
@@ -111,10 +116,9 @@ def test_page(store: Store, job: str, key: str, *, runs: int = DEFAULT_RUNS) -> 
     outcomes = tuple(page.items)
     overall, by_day, by_payload = tallies(outcomes)
     baseline = store.get_baseline(job)
-    record = None
-    if baseline is not None:
-        record = next((TestStability.of(r) for r in store.baseline_tests(job, baseline.version)
-                       if (r.suite, r.name) == (test.suite, test.name)), None)
+    found = (store.page_reads.baseline_record(job, baseline.version, test.suite, test.name)
+             if baseline is not None else None)
+    record = None if found is None else TestStability.of(found)
     return TestPage(job=job, test=test, outcomes=outcomes, more=page.next_cursor is not None,
                     overall=overall, by_day=by_day, by_payload=by_payload,
                     messages=message_groups(job, test, outcomes), baseline=record)

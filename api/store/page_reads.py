@@ -13,6 +13,9 @@ Contract (``tests/store/test_contract_page_reads.py`` runs it on every backend):
 * ``test_history(job, key)`` pages the job's runs holding a result of that test, newest-created
   first (ties by run id, descending), whatever the run's status, with the test's outcome in
   each: status, duration, message as stored. An unresolvable key gives an empty page.
+* ``baseline_record(job, version, suite, name)`` is that version's record of one test, as
+  ``Store.baseline_tests`` holds it, or ``None`` (no such version, job or test): one lookup,
+  where the test page would otherwise read every record of the version.
 * Pages follow the store's rules: ``limit`` at least 1, ``cursor`` the previous page's
   ``next_cursor`` (``None`` on the last), a malformed or foreign cursor raises
   :class:`~api.store.base.InvalidCursor`.
@@ -27,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from api.domain import Page, RunStatus, TestStatus
+from api.stats.types import TestBaseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +83,8 @@ class PageReads(abc.ABC):
     def test_history(self, job: str, key: str, *, limit: int,
                      cursor: str | None = None) -> Page:
         """A page of :class:`TestOutcome` of the test in the job's runs, newest first."""
+
+    @abc.abstractmethod
+    def baseline_record(self, job: str, version: int, suite: str,
+                        name: str) -> TestBaseline | None:
+        """One test's record in a baseline version of the job, or ``None``."""

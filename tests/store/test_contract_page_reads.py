@@ -118,3 +118,19 @@ def test_page_read_cursors_are_checked(store: Store) -> None:
         store.page_reads.recent_payloads(limit=1, cursor=first.next_cursor)
     with pytest.raises(ValueError):
         store.page_reads.recent_payloads(limit=0)
+
+
+def test_a_baseline_record_is_one_tests_record_of_one_version(store: Store) -> None:
+    from api.stats.types import Prior, TestBaseline
+
+    run(store, "j", "1", "p", [TestResult("t", "s", TestStatus.PASSED)])
+    record = TestBaseline("s", "t", 10, 8, 2, 1, 0.8, 0.4, latched=True, observed_pass_rate=0.7)
+    other = TestBaseline("s", "u", 10, 10, 0, 0, 1.0, 0.0)
+    version = store.put_baseline("j", window_days=14, max_runs=10, exclude_payload=None,
+                                 latch=True, runs=10, prior=Prior(1.0, 1.0),
+                                 tests=[record, other]).version
+    assert store.page_reads.baseline_record("j", version, "s", "t") == record
+    assert store.page_reads.baseline_record("j", version, "s", "u") == other
+    assert store.page_reads.baseline_record("j", version, "s", "v") is None
+    assert store.page_reads.baseline_record("j", version + 1, "s", "t") is None
+    assert store.page_reads.baseline_record("k", version, "s", "t") is None

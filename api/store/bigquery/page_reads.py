@@ -15,6 +15,7 @@ from typing import Any
 
 from api.domain import Page, RunStatus
 from api.pages_urls import key_for_test
+from api.stats.types import TestBaseline
 from api.store.bigquery.client import Connection
 from api.store.bigquery.rows import ts
 from api.store.codec import STATUSES, from_us, to_us
@@ -103,3 +104,21 @@ class BigQueryPageReads(PageReads):
         last = items[-1]
         return Page(items, encode_cursor("test_history",
                                          [job, key, to_us(last.created_at), last.run_id]))
+
+    def baseline_record(self, job: str, version: int, suite: str,
+                        name: str) -> TestBaseline | None:
+        c = self._conn
+        # Only the version's own token: a version is visible once its header row names it.
+        rows = c.rows(
+            f"SELECT t.runs, t.passes, t.failures, t.flakes, t.pass_rate, t.stddev, t.latched,"
+            f" t.observed_pass_rate FROM {c.table('baselines')} b"
+            f" JOIN {c.table('baseline_tests')} t ON t.job = b.job AND t.version = b.version"
+            " AND t.token = b.token WHERE b.job = @job AND b.version = @v AND t.job = @job"
+            " AND t.version = @v AND t.suite = @suite AND t.name = @name",
+            job=job, v=version, suite=suite, name=name)
+        if not rows:
+            return None
+        runs, passes, failures, flakes, rate, stddev, latched, observed = rows[0]
+        return TestBaseline(suite, name, int(runs), int(passes), int(failures), int(flakes),
+                            float(rate), float(stddev), latched=bool(latched),
+                            observed_pass_rate=None if observed is None else float(observed))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.domain import Page, RunStatus
+from api.stats.types import TestBaseline
 from api.store.codec import STATUSES, from_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.errors import InvalidCursor
@@ -93,6 +94,20 @@ class SqlitePageReads(PageReads):
             return Page(items, None)
         last = rows[limit - 1]
         return Page(items, encode_cursor("test_history", [job, key, int(last[2]), str(last[0])]))
+
+    def baseline_record(self, job: str, version: int, suite: str,
+                        name: str) -> TestBaseline | None:
+        row = self.db.conn.execute(
+            "SELECT b.runs, b.passes, b.failures, b.flakes, b.pass_rate, b.stddev, b.latched,"
+            " b.observed_pass_rate FROM baseline_tests AS b"
+            " WHERE b.job_id = (SELECT id FROM jobs WHERE name = :job) AND b.version = :v"
+            " AND b.test_id = (SELECT id FROM tests WHERE suite = :suite AND name = :name)",
+            {"job": job, "v": version, "suite": suite, "name": name}).fetchone()
+        if row is None:
+            return None
+        runs, passes, failures, flakes, rate, stddev, latched, observed = row
+        return TestBaseline(suite, name, runs, passes, failures, flakes, rate, stddev,
+                            latched=bool(latched), observed_pass_rate=observed)
 
 
 def _outcome(row: tuple[Any, ...]) -> TestOutcome:
