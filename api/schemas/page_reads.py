@@ -71,7 +71,8 @@ def outcome_json(outcome: TestOutcome) -> dict[str, Any]:
     return {"run_id": outcome.run_id, "payload": outcome.payload,
             "created_at": outcome.created_at.isoformat(), "run_status": outcome.run_status.value,
             "status": outcome.status.wire, "duration_s": outcome.duration_s,
-            "message": outcome.message}
+            "message": outcome.message,
+            "started_at": None if outcome.started_at is None else outcome.started_at.isoformat()}
 
 
 def baseline_dump(version: object | None) -> object | None:

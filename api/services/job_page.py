@@ -27,7 +27,8 @@ AUDIT_SHOWN = 50
 
 @dataclass(frozen=True, slots=True)
 class RunDay:
-    """How many of the shown runs were created on ``day`` (ISO date), by status."""
+    """How many of the shown runs started (else were created) on ``day`` (ISO date), by
+    status."""
 
     day: str
     counts: dict[str, int]
@@ -51,7 +52,7 @@ class JobPage:
 def run_days(runs: tuple[Run, ...]) -> tuple[RunDay, ...]:
     per_day: dict[str, Counter[str]] = {}
     for run in runs:
-        day = run.created_at.date().isoformat()
+        day = (run.spec.started_at or run.created_at).date().isoformat()
         per_day.setdefault(day, Counter())[run.spec.status.value] += 1
     return tuple(RunDay(day, dict(per_day[day])) for day in sorted(per_day))
 

@@ -89,7 +89,7 @@ def tallies(outcomes: Sequence[TestOutcome]) -> tuple[Tally, tuple[Tally, ...],
         if not _counted(outcome):
             continue
         adds = _COUNTS[outcome.status]
-        targets = [overall, days.setdefault(outcome.created_at.date(), [0, 0, 0, 0])]
+        targets = [overall, days.setdefault(outcome.at.date(), [0, 0, 0, 0])]
         if outcome.payload is not None:
             targets.append(payloads.setdefault(outcome.payload, [0, 0, 0, 0]))
         for counts in targets:

@@ -66,6 +66,12 @@ class TestOutcome:
     status: TestStatus
     duration_s: float | None
     message: str | None
+    started_at: datetime | None = None  # the run's start, when known (charts place it there)
+
+    @property
+    def at(self) -> datetime:
+        """When the run happened: its start, else its creation."""
+        return self.started_at or self.created_at
 
 
 class PageReads(abc.ABC):

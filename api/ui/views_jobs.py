@@ -53,7 +53,7 @@ def test_view(job: str, key: str) -> str:
     check_path_names(job=job)
     shown = test_page(get_store(), job, key)
     rate_chart = chart(
-        "pass-rate", "Pass rate per day (counted runs)", x_label="Day",
+        "pass-rate-by-day", "Pass rate per day (counted runs)", x_label="Day",
         x=[tally.label for tally in shown.by_day],
         series=[("pass rate", [tally.pass_rate for tally in shown.by_day])],
         y_label="pass rate", percent=True)

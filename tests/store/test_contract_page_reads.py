@@ -134,3 +134,13 @@ def test_a_baseline_record_is_one_tests_record_of_one_version(store: Store) -> N
     assert store.page_reads.baseline_record("j", version, "s", "v") is None
     assert store.page_reads.baseline_record("j", version + 1, "s", "t") is None
     assert store.page_reads.baseline_record("k", version, "s", "t") is None
+
+
+def test_history_outcomes_carry_the_runs_start(store: Store) -> None:
+    started = datetime(2026, 11, 3, 4, 5, 6, 789, tzinfo=UTC)
+    store.put_run(RunSpec(job="j", run_id="1", status=RunStatus.SUCCESS, started_at=started),
+                  [TestResult("t", "s", TestStatus.PASSED)])
+    run(store, "j", "2", None, [TestResult("t", "s", TestStatus.PASSED)])
+    newest, oldest = store.page_reads.test_history("j", key_for_test("s", "t"), limit=5).items
+    assert (oldest.started_at, oldest.at) == (started, started)
+    assert newest.started_at is None and newest.at == newest.created_at

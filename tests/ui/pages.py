@@ -9,6 +9,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from api.demo import DemoSummary
+from api.pages_urls import job_page, page_for_test
+
+DEMO_SUITE = "openshift-tests"  # the suite of every demo test (api/demo.py)
 
 
 @dataclass(frozen=True)
@@ -21,4 +24,15 @@ class PageCheck:
 
 PAGES: list[PageCheck] = [
     PageCheck("home", lambda demo: "/ui/", lambda demo: ["Jobs", demo.jobs[0]]),
+    # -- the job, test and disruption pages (uidata) --
+    PageCheck("job", lambda demo: job_page(demo.regressed_job),
+              lambda demo: ["Runs over time", "Least stable tests", "Baseline versions",
+                            "Audit trail", "false_block_budget"], chart=True),
+    PageCheck("test", lambda demo: page_for_test(demo.regressed_job, DEMO_SUITE,
+                                                 demo.regressed_test),
+              lambda demo: [demo.regressed_test, "Pass rate over time", "By payload",
+                            demo.payload], chart=True),
+    PageCheck("disruption", lambda demo: "/ui/disruption",
+              lambda demo: ["Disruption and alert baselines", "kube-api-new-connections",
+                            "Across versions"], chart=True),
 ]

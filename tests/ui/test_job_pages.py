@@ -61,7 +61,7 @@ def test_the_test_page_shows_outcomes_pass_rate_and_grouped_messages(
     status, html = html_of(app, page_for_test(JOB, "e2e", NASTY))
     assert status == 200
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#34;x&#34;)" in html
-    assert 'data-chart="pass-rate"' in html
+    assert 'data-chart="pass-rate-by-day"' in html
     # Three messages that differ in numbers only are one group of three.
     assert "3 \u00d7 <code>timeout after &lt;duration&gt; waiting for pod-&lt;n&gt;</code>" in html
     assert "0.0%" in html  # failed every counted run

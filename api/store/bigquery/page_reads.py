@@ -88,7 +88,7 @@ class BigQueryPageReads(PageReads):
         c = self._conn
         rows = c.rows(
             "SELECT u.run_id, u.payload, u.created_at, u.status, r.status, r.duration_ms,"
-            f" r.message FROM {c.table('runs')} u JOIN {c.table('results')} r"
+            f" r.message, u.started_at FROM {c.table('runs')} u JOIN {c.table('results')} r"
             " ON r.job = u.job AND r.run_id = u.run_id AND r.run_day = u.run_day"
             " AND r.gen = u.gen WHERE u.job = @job AND r.job = @job AND r.suite = @suite"
             f" AND r.name = @name{after} ORDER BY u.created_at DESC, u.run_id DESC LIMIT @n",
@@ -97,8 +97,10 @@ class BigQueryPageReads(PageReads):
             TestOutcome(run_id=str(run_id), payload=payload, created_at=_utc(created),
                         run_status=RunStatus(run_status), status=STATUSES[int(status)],
                         duration_s=None if duration is None else duration / 1000,
-                        message=message)
-            for run_id, payload, created, run_status, status, duration, message in rows[:limit])
+                        message=message,
+                        started_at=None if started is None else _utc(started))
+            for run_id, payload, created, run_status, status, duration, message, started
+            in rows[:limit])
         if len(rows) <= limit:
             return Page(items, None)
         last = items[-1]

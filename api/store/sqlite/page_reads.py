@@ -84,7 +84,7 @@ class SqlitePageReads(PageReads):
             params["tid"] = found[0]
             rows = conn.execute(
                 "SELECT r.run_id, r.payload, r.created_at, r.status, s.status, s.duration_ms,"
-                " m.message FROM runs AS r"
+                " m.message, r.started_at FROM runs AS r"
                 " JOIN results AS s ON s.run_pk = r.pk AND s.test_id = :tid"
                 " LEFT JOIN messages AS m ON m.run_pk = r.pk AND m.test_id = :tid"
                 f" WHERE r.job_id = (SELECT id FROM jobs WHERE name = :job){after}"
@@ -111,10 +111,10 @@ class SqlitePageReads(PageReads):
 
 
 def _outcome(row: tuple[Any, ...]) -> TestOutcome:
-    run_id, payload, created, run_status, status, duration, message = row
+    run_id, payload, created, run_status, status, duration, message, started = row
     created_at = from_us(created)
     assert created_at is not None
     return TestOutcome(run_id=str(run_id), payload=payload, created_at=created_at,
                        run_status=RunStatus(run_status), status=STATUSES[int(status)],
                        duration_s=None if duration is None else duration / 1000,
-                       message=message)
+                       message=message, started_at=from_us(started))
