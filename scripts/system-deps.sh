@@ -6,6 +6,8 @@ set -euo pipefail
 packages=(sqlite3 ripgrep)
 # chromium, chromium-driver: the headless browser tests of the pages (tests/ui, issue 15).
 packages+=(chromium chromium-driver)
+# postgresql: the server tests/postgres_server.py starts for the PostgreSQL store's tests.
+packages+=(postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
