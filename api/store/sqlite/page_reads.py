@@ -36,16 +36,18 @@ class SqlitePageReads(PageReads):
     def recent_payloads(self, *, limit: int, cursor: str | None = None) -> Page:
         check_limit(limit)
         params: dict[str, Any] = {"n": limit + 1}
-        having = ""
+        after = ""
         if cursor is not None:
             params["c_at"], params["c_id"] = decode_cursor(cursor, "payloads", (int, str))
-            having = " HAVING first < :c_at OR (first = :c_at AND id < :c_id)"
+            after = " WHERE first_seen < :c_at OR (first_seen = :c_at AND id < :c_id)"
+        # Portable SQL (the PostgreSQL backend runs it too): no alias in HAVING.
         rows = self.db.conn.execute(
-            "SELECT id, min(seen) AS first, max(reg) FROM ("
+            "SELECT id, first_seen, reg FROM (SELECT id, min(seen) AS first_seen,"
+            " max(reg) AS reg FROM ("
             " SELECT payload AS id, min(created_at) AS seen, 0 AS reg FROM runs"
             " WHERE payload IS NOT NULL GROUP BY payload"
-            " UNION ALL SELECT id, created_at, 1 FROM payloads)"
-            f" GROUP BY id{having} ORDER BY first DESC, id DESC LIMIT :n", params).fetchall()
+            " UNION ALL SELECT id, created_at, 1 FROM payloads) AS seen_by GROUP BY id) AS g"
+            f"{after} ORDER BY first_seen DESC, id DESC LIMIT :n", params).fetchall()
         items = []
         for ident, first, registered in rows[:limit]:
             seen = from_us(first)

@@ -143,7 +143,7 @@ def connect(path: str | os.PathLike[str], *, busy_timeout: float,
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA temp_store = MEMORY")
-        # The test key of the pages (migration 0014 and interning compute it in SQL).
+        # The test key of the pages, for migration 0014 to key the tests stored before it.
         conn.create_function("flakegate_test_key", 2, key_for_test, deterministic=True)
         # WAL is a property of the file: only switch when needed, since switching takes an
         # exclusive lock that would make every open contend with the writers.

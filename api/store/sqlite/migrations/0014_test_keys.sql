@@ -1,7 +1,7 @@
 -- The reads behind the pages (issue 15): a test's key (api.pages_urls.key_for_test, the stable,
 -- URL-safe name of a (suite, name) that page URLs carry) kept on the interned tests row, so a
 -- key resolves with one index probe. flakegate_test_key is the Python function every
--- connection registers (api/store/sqlite/schema.py); interning fills the key of new rows.
+-- connection registers (api/store/sqlite/schema.py); interning keys new rows itself.
 ALTER TABLE tests ADD COLUMN key TEXT;
 
 UPDATE tests SET key = flakegate_test_key(suite, name);
