@@ -144,3 +144,23 @@ def test_history_outcomes_carry_the_runs_start(store: Store) -> None:
     newest, oldest = store.page_reads.test_history("j", key_for_test("s", "t"), limit=5).items
     assert (oldest.started_at, oldest.at) == (started, started)
     assert newest.started_at is None and newest.at == newest.created_at
+
+
+def test_cursors_beyond_any_time_are_refused_or_read_as_bounds(store: Store) -> None:
+    from api.store.cursor import encode_cursor
+
+    run(store, "j", "1", "p", [TestResult("t", "s", TestStatus.PASSED)])
+    key = key_for_test("s", "t")
+    for moment in (2**62, -(2**62)):
+        # A forged cursor past any timestamp: a bad cursor (400), or a bound that lists all
+        # (far future) or nothing (far past); never another error.
+        calls = [(lambda c: store.page_reads.recent_payloads(limit=1, cursor=c),
+                  encode_cursor("payloads", [moment, "p"])),
+                 (lambda c: store.page_reads.test_history("j", key, limit=1, cursor=c),
+                  encode_cursor("test_history", ["j", key, moment, "1"]))]
+        for fetch, cursor in calls:
+            try:
+                page = fetch(cursor)
+            except InvalidCursor:
+                continue
+            assert len(page.items) == (1 if moment > 0 else 0)

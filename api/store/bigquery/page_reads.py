@@ -16,7 +16,7 @@ from typing import Any
 from api.domain import Page, RunStatus
 from api.pages_urls import key_for_test
 from api.stats.types import TestBaseline
-from api.store.bigquery.client import Connection
+from api.store.bigquery.client import Connection, Typed
 from api.store.bigquery.rows import ts
 from api.store.codec import STATUSES, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
@@ -32,6 +32,15 @@ def _utc(moment: datetime) -> datetime:
     return value
 
 
+def _cursor_time(us: int) -> Typed:
+    """A cursor's microseconds as a query parameter; one no timestamp holds is a bad cursor
+    (a forged cursor must be a 400, not an overflow in the client)."""
+    try:
+        return ts(us)
+    except OverflowError as exc:
+        raise InvalidCursor("malformed cursor") from exc
+
+
 class BigQueryPageReads(PageReads):
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -43,7 +52,7 @@ class BigQueryPageReads(PageReads):
         where = ""
         if cursor is not None:
             c_at, params["c_id"] = decode_cursor(cursor, "payloads", (int, str))
-            params["c_at"] = ts(c_at)
+            params["c_at"] = _cursor_time(c_at)
             where = " WHERE first < @c_at OR (first = @c_at AND id < @c_id)"
         rows = c.rows(
             "SELECT id, first, reg FROM (SELECT id, MIN(seen) AS first, MAX(reg) AS reg FROM ("
@@ -80,7 +89,7 @@ class BigQueryPageReads(PageReads):
                 cursor, "test_history", (str, str, int, str))
             if (owner, owner_key) != (job, key):
                 raise InvalidCursor("the cursor belongs to another test's history")
-            params["c_at"] = ts(c_at)
+            params["c_at"] = _cursor_time(c_at)
             after = " AND (u.created_at < @c_at OR (u.created_at = @c_at AND u.run_id < @c_id))"
         test = self.find_test(job, key)
         if test is None:
