@@ -16,6 +16,7 @@ so that several statements see one snapshot, as SQLite's deferred transactions d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -241,8 +242,10 @@ class PgDatabase(Database):
         raw = self.pg.raw
         if raw.closed:
             return
-        if self.schema is not None:
-            raw.execute("RESET search_path")
+        if self.schema is not None and not raw.broken:
+            # A connection lost mid-request cannot be reset; the pool discards it instead.
+            with contextlib.suppress(psycopg.Error):
+                raw.execute("RESET search_path")
         self._pool.putconn(raw)
 
     @contextmanager
