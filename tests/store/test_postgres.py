@@ -106,3 +106,23 @@ def test_db_init_migrates_a_postgresql_database() -> None:
         store.ping()
     finally:
         store.close()
+
+
+def test_a_connection_killed_by_the_server_is_unavailable_then_replaced() -> None:
+    import psycopg
+
+    url = shared_postgres().fresh_url()
+    store = open_store(url)
+    store.migrate()
+    backend = store.connection.info.backend_pid
+    with psycopg.connect(shared_postgres().url(), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend,))
+    with pytest.raises(StoreUnavailable):
+        store.get_job("anything")
+    store.close()  # gives the dead connection back without raising; the pool drops it
+    again = open_store(url)
+    try:
+        assert again.connection.info.backend_pid != backend
+        assert again.get_job("anything") is None
+    finally:
+        again.close()
