@@ -15,10 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# The pages' sign-in cookie key (FLAKEGATE_SECRET_KEY), made once and kept beside the database.
+SECRET_FILE ?= var/secret-key
+
 run: $(STAMP)
 	$(BIN)/flakegate db init --db $(DB)
 	$(BIN)/flakegate demo --db $(DB) --base-url http://$(HOST):$(PORT)
-	$(BIN)/flakegate serve --db $(DB) --host $(HOST) --port $(PORT)
+	test -s $(SECRET_FILE) || (umask 077 && $(BIN)/python -c \
+	  'import secrets; print(secrets.token_urlsafe(32))' > $(SECRET_FILE))
+	FLAKEGATE_SECRET_KEY="$${FLAKEGATE_SECRET_KEY:-$$(cat $(SECRET_FILE))}" \
+	  $(BIN)/flakegate serve --db $(DB) --host $(HOST) --port $(PORT)
 
 system-deps:
 	bash scripts/system-deps.sh

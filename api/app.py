@@ -37,5 +37,9 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     metrics.init_app(app)
     db.init_app(app)
     register_blueprints(app)
+    # -- pages (issue 15): /ui/ and the redirect from / --
+    from api import ui
+
+    ui.init_app(app)
     logging.getLogger("api").setLevel(logging.INFO)
     return app

@@ -52,7 +52,12 @@ def _bearer() -> str | None:
 def _identify(token: str) -> tuple[Scope | None, str]:
     """The token's scope (``None``: not valid, with why in the second item) and how the
     audit log names its holder."""
-    digest = hash_token(token)
+    return identify_digest(hash_token(token))
+
+
+def identify_digest(digest: str) -> tuple[Scope | None, str]:
+    """:func:`_identify` of the token whose SHA-256 is ``digest`` (the pages' session keeps
+    the digest, never the token)."""
     admin = current_app.config.get("ADMIN_TOKEN")
     if admin and hmac.compare_digest(digest, hash_token(admin)):
         return Scope.ADMIN, "FLAKEGATE_ADMIN_TOKEN"

@@ -189,7 +189,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from api.config import check_config, load_config
+    from api.config import check_config, check_pages_config, load_config
     from api.server import serve
     from api.serving.baseline_schedule import schedule_period
 
@@ -209,6 +209,7 @@ def _serve(args: argparse.Namespace) -> int:
 
         work_period(config)
         publish_delay(config)
+        check_pages_config(config)  # pages: the sign-in cookie's key (issue 15)
     except ValueError as err:  # ConfigError is one
         raise CommandError(str(err)) from None
     url = database_url(args)

@@ -66,6 +66,11 @@ DEFAULTS: dict[str, Any] = {
     "WORK_LEASE_SECONDS": 600,
     # Attempts before an item is dead (kept for admins: GET /work?state=dead).
     "WORK_MAX_ATTEMPTS": 8,
+    # -- pages (issue 15, docs/pages.md) -------------------------------------------------------
+    # Signs the pages' session cookie; required by `flakegate serve` unless PUBLIC_READ is on.
+    "SECRET_KEY": None,
+    # Behind a TLS-terminating proxy: trust its X-Forwarded-Proto (for the Secure cookie flag).
+    "TRUST_PROXY": False,
 }
 
 # A bootstrap admin token shorter than this is refused: it is compared, never rate-limited,
@@ -76,6 +81,23 @@ MIN_LOG_BYTES = 4096
 
 class ConfigError(ValueError):
     """A configuration the server refuses to start with (the message is one line)."""
+
+
+# -- pages (issue 15) --------------------------------------------------------------------------
+SECRET_KEY_MIN_LENGTH = 32
+
+
+def check_pages_config(config: Mapping[str, Any]) -> None:
+    """What ``flakegate serve`` refuses for the pages: signing in needs a long secret key,
+    unless the pages are open to read (they still take a sign-in for admin forms then)."""
+    key = config.get("SECRET_KEY") or ""
+    if key and len(key) < SECRET_KEY_MIN_LENGTH:
+        raise ConfigError(f"FLAKEGATE_SECRET_KEY must be at least {SECRET_KEY_MIN_LENGTH}"
+                          f" characters (it has {len(key)})")
+    if not key and not config.get("PUBLIC_READ"):
+        raise ConfigError("FLAKEGATE_SECRET_KEY is required to serve the pages without"
+                          " FLAKEGATE_PUBLIC_READ=1 (it signs the sign-in cookie); make one with"
+                          " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`")
 
 
 def check_config(config: Mapping[str, Any]) -> None:

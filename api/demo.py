@@ -73,6 +73,7 @@ class DemoSummary:
             f"  injected regression: {self.regressed_test!r} in {self.regressed_job}",
             "  admin token (paste this line into your shell first):",
             f"TOKEN={self.token}",
+            f"  pages: {base_url}/ui/ (sign in with the token above)",
             "  look at:",
             f"    curl {auth} {base_url}/payloads/{quote(self.payload)}/verdict",
             f"    curl {auth} '{base_url}/payloads/{quote(self.payload)}/verdict?format=markdown'",

@@ -4,6 +4,8 @@
 set -euo pipefail
 # ripgrep: the floor bench/scan_throughput.py (and its tiny test) measures the scanner against.
 packages=(sqlite3 ripgrep)
+# chromium, chromium-driver: the headless browser tests of the pages (tests/ui, issue 15).
+packages+=(chromium chromium-driver)
 # postgresql: the server tests/postgres_server.py starts for the PostgreSQL store's tests.
 packages+=(postgresql)
 missing=()

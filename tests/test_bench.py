@@ -5,8 +5,11 @@ Tests never import ``bench/`` (benchmarks are not a library); they run it as a s
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.fixtures import ROOT, shared_fixtures
 
@@ -83,3 +86,18 @@ def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:
     assert out["ratio incremental/full"].startswith("1/")
     assert "of the full rescan" in out["floor, read and inflate every log"]
     assert "of the full rescan" in out["floor through scan pages"]
+
+
+def test_a_tiny_run_of_the_postgres_vs_sqlite_bench() -> None:
+    from tests.postgres_server import binaries
+
+    shared_fixtures("prow")  # the 7,353-case JUnit file
+    if binaries() is None and not os.environ.get("CI"):
+        pytest.skip("PostgreSQL is not installed (scripts/system-deps.sh installs it)")
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "postgres_vs_sqlite.py"),
+                           "--repeat", "1", "--history-runs", "3", "--tests", "20",
+                           "--size-runs", "2", "--size-tests", "30"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "| ingest of the 7,353-case file" in done.stdout
+    assert "| PG bytes per result, results table (2 x 30)" in done.stdout

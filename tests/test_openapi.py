@@ -15,6 +15,8 @@ def app_routes(app: Flask) -> set[tuple[str, str]]:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
+        if rule.endpoint.startswith("ui"):  # the pages (issue 15) are HTML, not the API
+            continue
         path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule)
         for method in rule.methods or ():
             if method.lower() in METHODS:

@@ -37,7 +37,6 @@ def register_blueprints(app: Flask) -> None:
     for part in (breakages, failures):
         app.register_blueprint(part.bp)
 
-
     # -- GitHub webhooks in and the background work queue (issue 14) --
     from api.routes import hooks, work
 
@@ -48,3 +47,8 @@ def register_blueprints(app: Flask) -> None:
     from api.routes import github_rendering
 
     app.register_blueprint(github_rendering.bp)
+
+    # -- the reads behind the pages (issue 15) --
+    from api.routes import page_reads
+
+    app.register_blueprint(page_reads.bp)

@@ -94,6 +94,7 @@ if TYPE_CHECKING:  # the parts import the errors and records this module re-expo
     from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
     from api.store.github import GitHubStore
+    from api.store.page_reads import PageReads
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
     from api.store.work import WorkQueue
@@ -397,3 +398,10 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def github(self) -> GitHubStore:
         """What was published on GitHub (statuses, check runs, comments) and its digests."""
+
+    # -- the reads behind the pages (issue 15; contract in api/store/page_reads.py) -----------
+
+    @property
+    @abc.abstractmethod
+    def page_reads(self) -> PageReads:
+        """Recent payloads and test histories by key (:class:`~api.store.page_reads.PageReads`)."""

@@ -70,6 +70,7 @@ from api.store.bigquery.github import BigQueryGitHub
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.logs import BigQueryLogs
+from api.store.bigquery.page_reads import BigQueryPageReads
 from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
@@ -114,6 +115,7 @@ class BigQueryStore(Store):
         self._scan_pages = ComposedScanPages(self._logs, self._patterns)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
         self._work = BigQueryWork(self._conn)
+        self._page_reads = BigQueryPageReads(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -435,3 +437,9 @@ class BigQueryStore(Store):
     @property
     def github(self) -> BigQueryGitHub:
         return BigQueryGitHub(self._conn)  # stateless beyond the connection: made on demand
+
+    # -- the reads behind the pages (see page_reads.py) --------------------------------------
+
+    @property
+    def page_reads(self) -> BigQueryPageReads:
+        return self._page_reads

@@ -16,6 +16,8 @@ so that several statements see one snapshot, as SQLite's deferred transactions d
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
 import threading
@@ -133,9 +135,11 @@ def close_pools() -> None:
         _pools.clear()
 
 
-# An INSERT whose VALUES are placeholders and integer constants only, with no clause after.
-_PLAIN_INSERT = re.compile(
-    r"\s*INSERT INTO ([\w.]+) \(([\w, ]+)\) VALUES \(((?:\s*(?:%s|-?\d+)\s*,?)+)\)\s*")
+# An INSERT whose VALUES are placeholders and integer constants only, and what follows them
+# (nothing, or an ON CONFLICT clause).
+_INSERT_VALUES = re.compile(
+    r"\s*INSERT INTO ([\w.]+) \(([\w, ]+)\) VALUES \(((?:\s*(?:%s|-?\d+)\s*,?)+)\)"
+    r"(\s*(?:ON CONFLICT\b.*)?)", re.DOTALL)
 
 
 class PgConnection:
@@ -146,40 +150,63 @@ class PgConnection:
     parameters do.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], target: str) -> None:
         self.raw = conn
+        self.target = target
 
     def execute(self, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
         statement = translate(sql)
         cursor = self.raw.cursor()
-        cursor.execute(statement.sql, statement.bind(params))
+        # Statements outside write()/read() (plain reads) map faults to store errors too.
+        with store_faults(self.target):
+            cursor.execute(statement.sql, statement.bind(params))
         return cursor
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> psycopg.Cursor[Any]:
         """Many rows: a plain ``INSERT ... VALUES`` becomes one COPY (the parts' bulk result
-        writes), anything else psycopg's pipelined ``executemany``."""
+        writes), an upsert a COPY to a staging table and one ``INSERT ... SELECT``, anything
+        else psycopg's pipelined ``executemany``."""
         statement = translate(sql)
         cursor = self.raw.cursor()
         bound = [statement.bind(row) for row in rows]
         if not bound:
             return cursor
-        plain = _PLAIN_INSERT.fullmatch(statement.sql)
-        if plain is None or statement.named:
-            cursor.executemany(statement.sql, bound)
+        insert = _INSERT_VALUES.fullmatch(statement.sql)
+        if insert is None or statement.named or "%" in insert.group(4):
+            with store_faults(self.target):
+                cursor.executemany(statement.sql, bound)
             return cursor
-        table, columns, values = plain.groups()
+        table, columns, values, tail = insert.groups()
         items = [item.strip() for item in values.split(",")]
+        with store_faults(self.target):
+            if not tail.strip():
+                self._copy(cursor, table, columns, items, bound)
+                return cursor
+            # An upsert of many rows: COPY them into a staging table shaped like the target's
+            # columns, then one INSERT ... SELECT with the statement's own ON CONFLICT tail.
+            shape = hashlib.blake2b(f"{table}({columns})".encode(), digest_size=6).hexdigest()
+            stage = f"fg_stage_{shape}"
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} AS"
+                           f" SELECT {columns} FROM {table} WITH NO DATA")
+            self._copy(cursor, stage, columns, items, bound)
+            cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}"
+                           f" WHERE true {tail}")
+            cursor.execute(f"TRUNCATE {stage}")
+        return cursor
+
+    @staticmethod
+    def _copy(cursor: psycopg.Cursor[Any], table: str, columns: str, items: list[str],
+              rows: list[Any]) -> None:
         with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             if all(item == "%s" for item in items):
-                for row in bound:
+                for row in rows:
                     copy.write_row(row)
             else:
                 # Constants inlined by the part (a run's pk) are integers: put them back in.
-                for row in bound:
+                for row in rows:
                     values_of = iter(row)
                     copy.write_row([next(values_of) if item == "%s" else int(item)
                                     for item in items])
-        return cursor
 
     @property
     def in_transaction(self) -> bool:
@@ -207,7 +234,7 @@ class PgDatabase(Database):
                 self._pool.putconn(raw)
                 raise
         self.lock_key = int(row[0]) if row and row[0] is not None else 0
-        self.pg = PgConnection(raw)
+        self.pg = PgConnection(raw, target)
         # The shared parts see the psycopg connection through the sqlite3.Connection slice.
         self.conn = cast(Any, self.pg)
 
@@ -215,8 +242,10 @@ class PgDatabase(Database):
         raw = self.pg.raw
         if raw.closed:
             return
-        if self.schema is not None:
-            raw.execute("RESET search_path")
+        if self.schema is not None and not raw.broken:
+            # A connection lost mid-request cannot be reset; the pool discards it instead.
+            with contextlib.suppress(psycopg.Error):
+                raw.execute("RESET search_path")
         self._pool.putconn(raw)
 
     @contextmanager

@@ -15,6 +15,7 @@ from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
+from api.store.sqlite.page_reads import SqlitePageReads
 from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.scan_pages import SqliteScanPages
@@ -49,6 +50,7 @@ class PostgresStore(SqliteStore):
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
         self._work = SqliteWork(self.db)  # durable background work (issue 14)
+        self._page_reads = SqlitePageReads(self.db)  # the reads behind the pages (issue 15)
 
     @property
     def connection(self) -> Any:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from api.domain import RunCounts
+from api.pages_urls import key_for_test
 from api.store.batch import Entry
 from api.store.codec import merge_entry
 
@@ -38,11 +39,13 @@ def test_ids(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> list[int]
     conn.executemany("INSERT INTO temp.wanted (suite, name) VALUES (?, ?)", keys)
     ids = [row[0] for row in conn.execute(_RESOLVE)]
     if None in ids:
-        # "WHERE true" resolves the parsing ambiguity of INSERT ... SELECT ... ON CONFLICT.
-        conn.execute(
-            "INSERT INTO tests (suite, name) SELECT suite, name FROM temp.wanted WHERE true"
-            " ON CONFLICT (suite, name) DO NOTHING"
-        )
+        # Only the new names are interned, each with its page key (a SHA-256, computed here
+        # once per test ever, in Python so that every SQL backend stores the same key).
+        conn.executemany(
+            "INSERT INTO tests (suite, name, key) VALUES (?, ?, ?)"
+            " ON CONFLICT (suite, name) DO NOTHING",
+            [(suite, name, key_for_test(suite, name))
+             for (suite, name), found in zip(keys, ids, strict=True) if found is None])
         ids = [row[0] for row in conn.execute(_RESOLVE)]
     conn.execute("DELETE FROM temp.wanted")
     if len(ids) != len(keys) or None in ids:

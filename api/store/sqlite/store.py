@@ -60,6 +60,7 @@ from api.store.sqlite.github import SqliteGitHub
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
+from api.store.sqlite.page_reads import SqlitePageReads
 from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
@@ -96,6 +97,7 @@ class SqliteStore(Store):
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
         self._work = SqliteWork(self.db)
+        self._page_reads = SqlitePageReads(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -396,3 +398,9 @@ class SqliteStore(Store):
     @property
     def github(self) -> SqliteGitHub:
         return SqliteGitHub(self.db)  # stateless beyond the database: made on demand
+
+    # -- the reads behind the pages (see page_reads.py) --------------------------------------
+
+    @property
+    def page_reads(self) -> SqlitePageReads:
+        return self._page_reads
