@@ -22,6 +22,8 @@ from api.ui.blueprint import bp
 PAGES = (
     "api.ui.views_login",
     "api.ui.views_home",
+    "api.ui.views_payload",
+    "api.ui.views_log",
 )
 
 

@@ -1,0 +1,78 @@
+"""What the payload page shows, gathered from the services (Flask-free): the verdict, every job's
+runs with their failure causes and log links, each regression's evidence, the disruption and
+alert checks, and the warnings a reader must see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from api import pages_urls
+from api.domain import Run, RunStatus
+from api.failures.model import Classification
+from api.services import verdicts
+from api.services.verdicts import JobVerdict, PayloadVerdict
+from api.store import RunFilter, Store
+
+RUNS_SHOWN = 200  # a payload's runs of one job; CI payloads have a handful to a few dozen
+
+
+@dataclass(frozen=True, slots=True)
+class RunRow:
+    run: Run
+    cause: Classification | None
+    excused_by: str | None
+    log_url: str
+    decisive_url: str | None  # the log page at the decisive line
+
+    @property
+    def status(self) -> RunStatus:
+        return self.run.spec.status
+
+
+@dataclass(frozen=True, slots=True)
+class JobSection:
+    verdict: JobVerdict
+    runs: tuple[RunRow, ...]
+    more_runs: bool  # beyond RUNS_SHOWN
+
+
+@dataclass(frozen=True, slots=True)
+class PayloadPage:
+    verdict: PayloadVerdict
+    jobs: tuple[JobSection, ...]
+    regressions: int
+    judged_at: datetime
+
+
+def _run_rows(store: Store, payload: str, job: JobVerdict) -> tuple[tuple[RunRow, ...], bool]:
+    page = store.list_runs(job.job, where=RunFilter(payload=payload), limit=RUNS_SHOWN)
+    causes = {c.classification.run_id: c for c in (job.failures.causes if job.failures else ())}
+    rows = []
+    for run in page.items:
+        found = causes.get(run.spec.run_id)
+        cause = found.classification if found else None
+        decisive = cause.decisive if cause else None
+        rows.append(RunRow(
+            run=run, cause=cause, excused_by=found.excused_by if found else None,
+            log_url=pages_urls.log_page(job.job, run.spec.run_id),
+            decisive_url=pages_urls.log_page(job.job, run.spec.run_id, decisive.line.line_number,
+                                             step=decisive.step) if decisive else None))
+    return tuple(rows), page.next_cursor is not None
+
+
+def gather(store: Store, payload_id: str, verdict: PayloadVerdict) -> PayloadPage:
+    sections = []
+    for job in verdict.jobs:
+        rows, more = _run_rows(store, payload_id, job)
+        sections.append(JobSection(verdict=job, runs=rows, more_runs=more))
+    return PayloadPage(verdict=verdict, jobs=tuple(sections),
+                       regressions=sum(len(job.regressions) for job in verdict.jobs),
+                       judged_at=datetime.now(UTC))
+
+
+def judge(store: Store, payload_id: str, *, generic_share: float,
+          cache: verdicts.VerdictCache | None) -> PayloadVerdict:
+    """The verdict the API would answer (the same cache, so the page costs no second judging)."""
+    prepared = verdicts.prepare(store, payload_id, generic_share=generic_share)
+    return verdicts.judge(store, prepared, cache=cache)
