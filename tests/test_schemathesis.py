@@ -51,6 +51,10 @@ VALIDITY_BEYOND_SCHEMA = {
     ("GET", "/breakages"): "a cursor is opaque",
     ("POST", "/breakages"): "started must not be in the future; pattern_id must exist",
     ("PATCH", "/breakages/{breakage_id}"): "resolved must lie between started and now",
+    # -- the reads behind the pages (issue 15) --
+    ("GET", "/payloads"): "a cursor is opaque",
+    ("GET", "/jobs/{job}/tests"): "a cursor is opaque",
+    ("GET", "/jobs/{job}/tests/{key}/history"): "a cursor is opaque; a key names a stored test",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -37,3 +37,7 @@ def register_blueprints(app: Flask) -> None:
     for part in (breakages, failures):
         app.register_blueprint(part.bp)
 
+    # -- the reads behind the pages (issue 15) --
+    from api.routes import page_reads
+
+    app.register_blueprint(page_reads.bp)

@@ -93,6 +93,7 @@ from api.store.records import (
 if TYPE_CHECKING:  # the parts import the errors and records this module re-exports
     from api.store.breakages import BreakageStore
     from api.store.disruption import DisruptionStore
+    from api.store.page_reads import PageReads
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
 
@@ -382,3 +383,9 @@ class Store(abc.ABC):
     def breakages(self) -> BreakageStore:
         """The known-breakages part of this store."""
 
+    # -- the reads behind the pages (issue 15; contract in api/store/page_reads.py) -----------
+
+    @property
+    @abc.abstractmethod
+    def page_reads(self) -> PageReads:
+        """Recent payloads and test histories by key (:class:`~api.store.page_reads.PageReads`)."""

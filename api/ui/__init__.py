@@ -24,6 +24,9 @@ PAGES = (
     "api.ui.views_home",
     "api.ui.views_payload",
     "api.ui.views_log",
+    # -- the job, test and disruption pages (issue 15, uidata) --
+    "api.ui.views_jobs",
+    "api.ui.views_disruption",
 )
 
 

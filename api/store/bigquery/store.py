@@ -67,6 +67,7 @@ from api.store.bigquery.disruption import BigQueryDisruption
 from api.store.bigquery.history import BigQueryHistory
 from api.store.bigquery.leases import BigQueryLeases
 from api.store.bigquery.logs import BigQueryLogs
+from api.store.bigquery.page_reads import BigQueryPageReads
 from api.store.bigquery.patterns import BigQueryPatterns
 from api.store.bigquery.rows import (
     JOB_COLUMNS,
@@ -109,6 +110,7 @@ class BigQueryStore(Store):
         self._logs = BigQueryLogs(self._conn)
         self._scan_pages = ComposedScanPages(self._logs, self._patterns)
         self._disruption = BigQueryDisruption(self._conn, self._runs)
+        self._page_reads = BigQueryPageReads(self._conn)
 
     @property
     def connection(self) -> Connection:
@@ -418,3 +420,9 @@ class BigQueryStore(Store):
     @property
     def disruption(self) -> BigQueryDisruption:
         return self._disruption
+
+    # -- the reads behind the pages (see page_reads.py) --------------------------------------
+
+    @property
+    def page_reads(self) -> BigQueryPageReads:
+        return self._page_reads

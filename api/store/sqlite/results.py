@@ -38,9 +38,13 @@ def test_ids(conn: sqlite3.Connection, keys: list[tuple[str, str]]) -> list[int]
     conn.executemany("INSERT INTO temp.wanted (suite, name) VALUES (?, ?)", keys)
     ids = [row[0] for row in conn.execute(_RESOLVE)]
     if None in ids:
-        # "WHERE true" resolves the parsing ambiguity of INSERT ... SELECT ... ON CONFLICT.
+        # Only the new names get a key computed (a SHA-256 each, once per test ever); the
+        # WHERE also resolves the parsing ambiguity of INSERT ... SELECT ... ON CONFLICT.
         conn.execute(
-            "INSERT INTO tests (suite, name) SELECT suite, name FROM temp.wanted WHERE true"
+            "INSERT INTO tests (suite, name, key)"
+            " SELECT suite, name, flakegate_test_key(suite, name) FROM temp.wanted AS w"
+            " WHERE NOT EXISTS (SELECT 1 FROM tests AS t"
+            " WHERE t.suite = w.suite AND t.name = w.name)"
             " ON CONFLICT (suite, name) DO NOTHING"
         )
         ids = [row[0] for row in conn.execute(_RESOLVE)]

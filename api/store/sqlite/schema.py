@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from api.pages_urls import key_for_test
 from api.store.base import StoreError
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
@@ -142,6 +143,8 @@ def connect(path: str | os.PathLike[str], *, busy_timeout: float,
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA temp_store = MEMORY")
+        # The test key of the pages (migration 0014 and interning compute it in SQL).
+        conn.create_function("flakegate_test_key", 2, key_for_test, deterministic=True)
         # WAL is a property of the file: only switch when needed, since switching takes an
         # exclusive lock that would make every open contend with the writers.
         (mode,) = conn.execute("PRAGMA journal_mode").fetchone()

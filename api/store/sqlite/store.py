@@ -59,6 +59,7 @@ from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory, insert_audit
 from api.store.sqlite.leases import SqliteLeases
 from api.store.sqlite.logs import SqliteLogs
+from api.store.sqlite.page_reads import SqlitePageReads
 from api.store.sqlite.patterns import SqlitePatterns
 from api.store.sqlite.rows import JOB_COLUMNS, job_of, job_row, payload_of, payload_row
 from api.store.sqlite.runs import SqliteRuns
@@ -93,6 +94,7 @@ class SqliteStore(Store):
         self._logs = SqliteLogs(self.db)
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._page_reads = SqlitePageReads(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -381,3 +383,9 @@ class SqliteStore(Store):
     @property
     def disruption(self) -> SqliteDisruption:
         return self._disruption
+
+    # -- the reads behind the pages (see page_reads.py) --------------------------------------
+
+    @property
+    def page_reads(self) -> SqlitePageReads:
+        return self._page_reads
