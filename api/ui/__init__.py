@@ -24,6 +24,7 @@ PAGES = (
     "api.ui.views_home",
     "api.ui.views_payload",
     "api.ui.views_log",
+    "api.ui.views_failures",
     # -- the job, test and disruption pages (issue 15, uidata) --
     "api.ui.views_jobs",
     "api.ui.views_disruption",

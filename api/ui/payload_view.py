@@ -12,9 +12,13 @@ from api.domain import Run, RunStatus
 from api.failures.model import Classification
 from api.services import verdicts
 from api.services.verdicts import JobVerdict, PayloadVerdict
+from api.stats.types import Regression
 from api.store import RunFilter, Store
+from api.store.page_reads import TestOutcome
 
 RUNS_SHOWN = 200  # a payload's runs of one job; CI payloads have a handful to a few dozen
+STRIP_RUNS = 30  # the recent outcomes a regression's history strip shows
+STRIPS_SHOWN = 50  # regressions of a job with a strip (one read each); the rest link only
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +35,25 @@ class RunRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RegressionRow:
+    regression: Regression
+    test_url: str
+    history: tuple[TestOutcome, ...] | None  # oldest first; None: not read (beyond the cap)
+
+    @property
+    def history_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for outcome in self.history or ():
+            counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+        return counts
+
+
+@dataclass(frozen=True, slots=True)
 class JobSection:
     verdict: JobVerdict
     runs: tuple[RunRow, ...]
     more_runs: bool  # beyond RUNS_SHOWN
+    regressions: tuple[RegressionRow, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,11 +80,26 @@ def _run_rows(store: Store, payload: str, job: JobVerdict) -> tuple[tuple[RunRow
     return tuple(rows), page.next_cursor is not None
 
 
+def _regression_rows(store: Store, job: JobVerdict) -> tuple[RegressionRow, ...]:
+    rows = []
+    for index, found in enumerate(job.regressions):
+        history = None
+        if index < STRIPS_SHOWN:
+            outcomes = store.page_reads.test_history(
+                job.job, pages_urls.key_for_test(found.suite, found.test), limit=STRIP_RUNS)
+            history = tuple(reversed(outcomes.items))
+        rows.append(RegressionRow(
+            regression=found, history=history,
+            test_url=pages_urls.page_for_test(job.job, found.suite, found.test)))
+    return tuple(rows)
+
+
 def gather(store: Store, payload_id: str, verdict: PayloadVerdict) -> PayloadPage:
     sections = []
     for job in verdict.jobs:
         rows, more = _run_rows(store, payload_id, job)
-        sections.append(JobSection(verdict=job, runs=rows, more_runs=more))
+        sections.append(JobSection(verdict=job, runs=rows, more_runs=more,
+                                   regressions=_regression_rows(store, job)))
     return PayloadPage(verdict=verdict, jobs=tuple(sections),
                        regressions=sum(len(job.regressions) for job in verdict.jobs),
                        judged_at=datetime.now(UTC))

@@ -36,4 +36,10 @@ PAGES: list[PageCheck] = [
                             "Disruption and alerts", "infra"]),
     PageCheck("log", lambda demo: pages_urls.log_page(demo.regressed_job, demo_run_id(demo)),
               lambda demo: [demo_run_id(demo), "Step", "lines"]),
+    PageCheck("patterns", lambda demo: "/ui/patterns",
+              lambda demo: ["Failure patterns", "New pattern", "infra"], chart=True),
+    PageCheck("failures", lambda demo: "/ui/failures",
+              lambda demo: ["Unexplained failures", "Recent failures", "decisive"]),
+    PageCheck("breakages", lambda demo: "/ui/breakages",
+              lambda demo: ["Known breakages", "Declare a breakage"]),
 ]
