@@ -3,6 +3,7 @@ and the pages' own error page: a person gets HTML, with the status the API would
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -49,9 +50,15 @@ def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
 
+def status_word(status: Any) -> str:
+    """A status enum's word: a string enum's value, an integer enum's (TestStatus) name."""
+    if isinstance(status, enum.IntEnum):
+        return status.name.lower()
+    return str(getattr(status, "value", status))
+
+
 def badge_class(status: Any) -> str:
-    word = getattr(status, "value", status)
-    return BADGES.get(str(word).lower(), "muted")
+    return BADGES.get(status_word(status).lower(), "muted")
 
 
 def page_url(cursor: str | None, **params: Any) -> str:
@@ -82,6 +89,7 @@ def _frame() -> dict[str, Any]:
         "when": when,
         "percent": percent,
         "badge_class": badge_class,
+        "status_word": status_word,
         "page_url": page_url,
     }
 

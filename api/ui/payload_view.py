@@ -44,7 +44,8 @@ class RegressionRow:
     def history_counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
         for outcome in self.history or ():
-            counts[outcome.status.value] = counts.get(outcome.status.value, 0) + 1
+            word = outcome.status.name.lower()
+            counts[word] = counts.get(word, 0) + 1
         return counts
 
 
