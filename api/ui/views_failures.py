@@ -39,13 +39,17 @@ def _words(text: str) -> list[str]:
     return [part.strip() for part in text.replace("\n", ",").split(",") if part.strip()]
 
 
-def _form(names: tuple[str, ...], lists: tuple[str, ...] = ()) -> dict[str, Any]:
+def _form(names: tuple[str, ...], lists: tuple[str, ...] = (),
+          numbers: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The form's fields as the API's JSON would carry them, for the same schemas."""
     form: MultiDict[str, str] = request.form
     fields: dict[str, Any] = {}
     for name in names:
         value = form.get(name, "").strip()
         if value:
-            fields[name] = value
+            # A form sends text; a field the schema wants whole is sent as one when it is.
+            fields[name] = int(value) if name in numbers and value.isdigit() \
+                and len(value) < 20 else value
     for name in lists:
         fields[name] = _words(form.get(name, ""))
     return fields
@@ -118,7 +122,8 @@ def breakages_page() -> str:
 def declare_breakage() -> Any:
     check_csrf()
     fields = BreakageCreateSchema().load(
-        _form(("cause", "pattern_id", "notes", "started"), lists=("jobs",)))
+        _form(("cause", "pattern_id", "notes", "started"), lists=("jobs",),
+              numbers=("pattern_id",)))
     made = breakages.declare(get_store(), actor=g.actor, **fields)
     log.info("breakage %d declared by %s from the pages", made.id, g.actor)
     return redirect(f"/ui/breakages#breakage-{made.id}", code=303)
