@@ -83,3 +83,12 @@ def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:
     assert out["ratio incremental/full"].startswith("1/")
     assert "of the full rescan" in out["floor, read and inflate every log"]
     assert "of the full rescan" in out["floor through scan pages"]
+
+
+def test_a_tiny_run_of_the_pages_bench() -> None:
+    # -- pages (issue 15): the payload page's server time and the heaviest page's size --
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ui_pages.py"),
+                           "--history-runs", "20", "--tests", "50", "--repeat", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/ui/payloads/{id}, cache off" in done.stdout and "(heaviest;" in done.stdout
