@@ -69,9 +69,9 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
 
 
 def full_screenshot(driver: Any, path: Path) -> None:
-    """The whole page (up to 4,000 px tall) as a PNG."""
+    """The page (up to 2,400 px of it) as a PNG."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(int(height), 900), 4000))
+    driver.set_window_size(1280, min(max(int(height), 900), 2400))
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 900)
