@@ -206,3 +206,26 @@ def test_pages_carry_no_token_and_no_inline_script(admin: FlaskClient,
                    for attrs in scripts), (path, scripts)
 
 
+
+
+@pytest.mark.parametrize("path", [
+    "/ui/?cursor=not-a-cursor", "/ui/breakages?cursor=%00%ff", "/ui/patterns?retired=%ff",
+    "/ui/payloads/%ff%fe", "/ui/payloads/" + "x" * 3000, "/ui/jobs/j/runs/r/log?line=-5",
+    "/ui/jobs/j/runs/r/log?from=99999999999999999999&step=%00", "/ui/login?next=%00%ff",
+])
+def test_no_page_answers_5xx_to_odd_input(admin: FlaskClient, path: str) -> None:
+    assert admin.get(path).status_code < 500
+
+
+@pytest.mark.parametrize(("path", "form"), [
+    ("/ui/patterns", {"expression": "\x00", "syntax": "nope", "tags": "a" * 5000}),
+    ("/ui/patterns/999999999999999999999/retire", {"reason": "r"}),
+    ("/ui/patterns/5/retire", {"reason": "x" * 5000}),
+    ("/ui/breakages", {"cause": "", "pattern_id": "99999999999999999999999", "started": "x"}),
+    ("/ui/breakages/0/resolve", {"resolution": "r", "resolved": "yesterday"}),
+    ("/ui/login", {"token": "\x00" * 10}),
+])
+def test_no_form_answers_5xx_to_odd_input(admin: FlaskClient, path: str,
+                                          form: dict[str, str]) -> None:
+    csrf = csrf_of(admin.get("/ui/patterns").get_data(as_text=True))
+    assert admin.post(path, data={"csrf": csrf, **form}).status_code < 500
