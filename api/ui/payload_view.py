@@ -19,6 +19,7 @@ from api.store.page_reads import TestOutcome
 RUNS_SHOWN = 200  # a payload's runs of one job; CI payloads have a handful to a few dozen
 STRIP_RUNS = 30  # the recent outcomes a regression's history strip shows
 STRIPS_SHOWN = 50  # regressions of a job with a strip (one read each); the rest link only
+REGRESSIONS_SHOWN = 500  # rows per job: a broken payload can regress thousands of tests
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +84,7 @@ def _run_rows(store: Store, payload: str, job: JobVerdict) -> tuple[tuple[RunRow
 
 def _regression_rows(store: Store, job: JobVerdict) -> tuple[RegressionRow, ...]:
     rows = []
-    for index, found in enumerate(job.regressions):
+    for index, found in enumerate(job.regressions[:REGRESSIONS_SHOWN]):
         history = None
         if index < STRIPS_SHOWN:
             outcomes = store.page_reads.test_history(

@@ -229,3 +229,22 @@ def test_no_form_answers_5xx_to_odd_input(admin: FlaskClient, path: str,
                                           form: dict[str, str]) -> None:
     csrf = csrf_of(admin.get("/ui/patterns").get_data(as_text=True))
     assert admin.post(path, data={"csrf": csrf, **form}).status_code < 500
+
+
+def test_a_payload_with_thousands_of_regressions_shows_the_first_ones(
+        database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from api.ui import payload_view
+
+    monkeypatch.setattr(payload_view, "REGRESSIONS_SHOWN", 3)
+    monkeypatch.setattr(payload_view, "STRIPS_SHOWN", 1)
+    store = open_store(database_url)
+    for run in range(3):
+        store.put_run(RunSpec(job="j", run_id=f"r{run}", status=RunStatus.FAILURE, payload="p"),
+                      [TestResult(name=f"t{i}", suite="s", status=TestStatus.FAILED)
+                       for i in range(8)])
+    store.put_payload(Payload(id="p", expected={"j": 3}))
+    store.close()
+    client = page_app(database_url, PUBLIC_READ=True).test_client()
+    html = client.get("/ui/payloads/p").get_data(as_text=True)
+    assert "The first 3 of 8 regressions" in html
+    assert html.count('class="strip"') == 1 and html.count(">history</a>") == 2
