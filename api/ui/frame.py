@@ -61,6 +61,18 @@ def badge_class(status: Any) -> str:
     return BADGES.get(status_word(status).lower(), "muted")
 
 
+def raw_path() -> str:
+    """This request's path as it was sent (percent-encoded): ``request.path`` is decoded, and
+    a job named ``a/b`` (``a%2Fb``) must stay one segment in the links built from it."""
+    return str(request.environ.get("PATH_INFO") or request.path)
+
+
+def here() -> str:
+    """This page's path and query, as sent: where a sign-in comes back to."""
+    query = request.query_string.decode("latin-1")
+    return raw_path() + (f"?{query}" if query else "")
+
+
 def page_url(cursor: str | None, **params: Any) -> str:
     """This page with another cursor (and other parameters), keeping the rest of the query."""
     from urllib.parse import urlencode
@@ -70,7 +82,7 @@ def page_url(cursor: str | None, **params: Any) -> str:
     if cursor:
         args["cursor"] = cursor
     query = urlencode(args)
-    return request.path + (f"?{query}" if query else "")
+    return raw_path() + (f"?{query}" if query else "")
 
 
 @bp.app_context_processor
@@ -91,6 +103,7 @@ def _frame() -> dict[str, Any]:
         "badge_class": badge_class,
         "status_word": status_word,
         "page_url": page_url,
+        "here": here,
     }
 
 
