@@ -1,6 +1,6 @@
 # flakegate API server: gunicorn on port 8080, the embedded SQLite database on a volume.
 #   docker build -t flakegate .
-#   docker run -p 8080:8080 -v flakegate-data:/data -e FLAKEGATE_ADMIN_TOKEN=... flakegate
+#   docker run -p 8080:8080 -v flakegate-data:/data -e FLAKEGATE_ADMIN_TOKEN=... -e FLAKEGATE_SECRET_KEY=... flakegate
 FROM python:3.11-slim-bookworm AS build
 WORKDIR /src
 COPY pyproject.toml README.md openapi.yaml ./

@@ -300,8 +300,9 @@ def main(env: dict[str, str] | None = None) -> int:
                 return ExitStatus.OK
             if not payload:
                 raise errors.InputError("input payload is required outside GitHub Actions")
-            report_url = (f"{client.base_url}/payloads/{segment(payload)}/verdict"
-                          "?format=markdown")
+            # The payload's page (issue 15; api.pages_urls.payload_page, which the action,
+            # installed without the server package, cannot import: tests keep them equal).
+            report_url = f"{client.base_url}/ui/payloads/{segment(payload)}"
             verdict, final = _wait(client, inputs, payload)
             markdown = None
             if verdict is not None:

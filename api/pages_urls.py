@@ -51,7 +51,16 @@ def page_for_test(job: str, suite: str, name: str, base_url: str = "") -> str:
     return _join(base_url, f"/ui/jobs/{_segment(job)}/tests/{key_for_test(suite, name)}")
 
 
-def log_page(job: str, run_id: str, line: int | None = None, base_url: str = "") -> str:
-    """A run's stored log, at ``line`` (1-based) when given, as the failure-cause links use."""
+def log_page(job: str, run_id: str, line: int | None = None, base_url: str = "", *,
+             step: str | None = None) -> str:
+    """A run's stored log, at ``line`` (1-based) when given, as the failure-cause links use.
+
+    Without ``step`` the page shows the run's failed step (the log stored last, as
+    :mod:`api.services.failure_logs` takes it); with it, that step's log, and ``line`` is also
+    sent as ``?line=`` so that the server renders the window holding it in a huge log."""
     anchor = f"#L{line}" if line is not None else ""
-    return _join(base_url, f"/ui/jobs/{_segment(job)}/runs/{_segment(run_id)}/log{anchor}")
+    query = ""
+    if step is not None:
+        query = f"?step={quote(step, safe='')}" + (f"&line={line}" if line is not None else "")
+    return _join(base_url,
+                 f"/ui/jobs/{_segment(job)}/runs/{_segment(run_id)}/log{query}{anchor}")

@@ -101,3 +101,12 @@ def test_a_tiny_run_of_the_postgres_vs_sqlite_bench() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "| ingest of the 7,353-case file" in done.stdout
     assert "| PG bytes per result, results table (2 x 30)" in done.stdout
+
+
+def test_a_tiny_run_of_the_pages_bench() -> None:
+    # -- pages (issue 15): the payload page's server time and the heaviest page's size --
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ui_pages.py"),
+                           "--history-runs", "20", "--tests", "50", "--repeat", "2"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "/ui/payloads/{id}, cache off" in done.stdout and "(heaviest;" in done.stdout

@@ -27,6 +27,10 @@ def test_the_wheel_carries_the_contract_migrations_and_tables(tmp_path: Path) ->
     migrations = sorted(p.name for p in (ROOT / "api/store/sqlite/migrations").glob("*.sql"))
     assert {f"api/store/sqlite/migrations/{name}" for name in migrations} <= names
     assert "api/stats/required_passes.json" in names
+    # -- pages (issue 15): templates, our assets and the vendored chart library with its license
+    assert {"api/ui/templates/base.html", "api/ui/static/charts.js", "api/ui/static/favicon.svg",
+            "api/ui/static/flakegate.css", "api/ui/static/vendor/uplot/uPlot.iife.min.js",
+            "api/ui/static/vendor/uplot/LICENSE", "api/ui/static/vendor/uplot/VERSION"} <= names
     assert wheel.read("api/openapi.yaml") == (ROOT / "openapi.yaml").read_bytes()
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "flakegate = client.cli:main" in wheel.read(entry_points).decode()

@@ -20,3 +20,9 @@ def test_page_urls_keep_every_name_one_segment() -> None:
     assert job_page("a b") == "/ui/jobs/a%20b"
     assert page_for_test("j", "s", "n").startswith("/ui/jobs/j/tests/")
     assert log_page("j/k", "1", 42) == "/ui/jobs/j%2Fk/runs/1/log#L42"
+
+
+def test_a_log_link_to_a_step_carries_the_line_for_the_server_too() -> None:
+    assert log_page("j", "1", 42, step="e2e test") \
+        == "/ui/jobs/j/runs/1/log?step=e2e%20test&line=42#L42"
+    assert log_page("j", "1", step="s/t") == "/ui/jobs/j/runs/1/log?step=s%2Ft"

@@ -22,6 +22,9 @@ from api.ui.blueprint import bp
 PAGES = (
     "api.ui.views_login",
     "api.ui.views_home",
+    "api.ui.views_payload",
+    "api.ui.views_log",
+    "api.ui.views_failures",
     # -- the job, test and disruption pages (issue 15, uidata) --
     "api.ui.views_jobs",
     "api.ui.views_disruption",

@@ -3,6 +3,7 @@ and the pages' own error page: a person gets HTML, with the status the API would
 
 from __future__ import annotations
 
+import enum
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -49,9 +50,27 @@ def percent(value: float | None, digits: int = 1) -> str:
     return "—" if value is None else f"{100 * value:.{digits}f}%"
 
 
+def status_word(status: Any) -> str:
+    """A status enum's word: a string enum's value, an integer enum's (TestStatus) name."""
+    if isinstance(status, enum.IntEnum):
+        return status.name.lower()
+    return str(getattr(status, "value", status))
+
+
 def badge_class(status: Any) -> str:
-    word = getattr(status, "value", status)
-    return BADGES.get(str(word).lower(), "muted")
+    return BADGES.get(status_word(status).lower(), "muted")
+
+
+def raw_path() -> str:
+    """This request's path as it was sent (percent-encoded): ``request.path`` is decoded, and
+    a job named ``a/b`` (``a%2Fb``) must stay one segment in the links built from it."""
+    return str(request.environ.get("PATH_INFO") or request.path)
+
+
+def here() -> str:
+    """This page's path and query, as sent: where a sign-in comes back to."""
+    query = request.query_string.decode("latin-1")
+    return raw_path() + (f"?{query}" if query else "")
 
 
 def page_url(cursor: str | None, **params: Any) -> str:
@@ -63,7 +82,7 @@ def page_url(cursor: str | None, **params: Any) -> str:
     if cursor:
         args["cursor"] = cursor
     query = urlencode(args)
-    return request.path + (f"?{query}" if query else "")
+    return raw_path() + (f"?{query}" if query else "")
 
 
 @bp.app_context_processor
@@ -82,7 +101,9 @@ def _frame() -> dict[str, Any]:
         "when": when,
         "percent": percent,
         "badge_class": badge_class,
+        "status_word": status_word,
         "page_url": page_url,
+        "here": here,
     }
 
 

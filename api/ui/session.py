@@ -125,8 +125,9 @@ def safe_next(target: str | None) -> str:
 
 
 def login_redirect() -> Any:
-    here = request.full_path if request.query_string else request.path
-    return redirect(f"/ui/login?next={quote(here, safe='')}", code=302)
+    from api.ui.frame import here
+
+    return redirect(f"/ui/login?next={quote(here(), safe='')}", code=302)
 
 
 def page(needed: Scope = Scope.READ) -> Callable[[F], F]:

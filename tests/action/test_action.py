@@ -16,6 +16,7 @@ from types import ModuleType
 import pytest
 import yaml
 
+from api.pages_urls import payload_page
 from client.api import Client
 from client.models import Verdict
 from tests.action.conftest import ROOT, Harness, RunAction, parse_file_commands
@@ -241,7 +242,8 @@ def test_pass(run_action: RunAction, live: LiveServer, client: Client, tmp_path:
                        "wait": "true", "timeout": "60s", "poll": "1s"})
     assert done.exit_code == 0, done.log
     assert done.outputs["verdict"] == "pass" and done.outputs["regressions"] == "0"
-    assert done.outputs["report-url"].startswith(f"{live.url}/payloads/")
+    # The payload's page, which a person opens from the pipeline (issue 15).
+    assert done.outputs["report-url"] == payload_page(payload, base_url=live.url)
     assert "is **pass**" in done.summary and not done.annotations("error")
 
 

@@ -54,14 +54,32 @@ def failed_requests(driver: Any) -> list[str]:
             if status >= 400 or (status == 0 and not decoded)]
 
 
-def axe_violations(driver: Any) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations of the current page."""
+def _run_axe(driver: Any) -> str:
     driver.execute_script(AXE.read_text(encoding="utf-8"))
-    found = driver.execute_async_script(
+    found: str = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "axe.run(document, {resultTypes: ['violations']})"
         ".then(r => done(JSON.stringify(r.violations)), e => done(JSON.stringify("
         "[{id: 'axe-error', impact: 'critical', help: String(e), nodes: []}])));")
+    return found
+
+
+def axe_violations(driver: Any, attempts: int = 3) -> list[dict[str, Any]]:
+    """axe-core's serious and critical violations of the current page."""
+    from selenium.common.exceptions import WebDriverException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    # Right after a redirect chromedriver may still hold the previous document's node ids and
+    # answer "Node with given id does not belong to the document": wait for the page, retry.
+    for attempt in range(attempts):
+        WebDriverWait(driver, 20).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+        try:
+            found = _run_axe(driver)
+            break
+        except WebDriverException as err:
+            if "does not belong to the document" not in str(err) or attempt == attempts - 1:
+                raise
     violations: list[dict[str, Any]] = json.loads(found)
     return [{"id": v["id"], "impact": v["impact"], "help": v["help"],
              "nodes": [n.get("target") for n in v.get("nodes", [])][:5]}
@@ -69,9 +87,22 @@ def axe_violations(driver: Any) -> list[dict[str, Any]]:
 
 
 def full_screenshot(driver: Any, path: Path) -> None:
-    """The whole page (up to 4,000 px tall) as a PNG."""
+    """The page (up to 2,400 px of it) as a PNG."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, min(max(int(height), 900), 4000))
+    driver.set_window_size(1280, min(max(int(height), 900), 2400))
     path.parent.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(path))
     driver.set_window_size(1280, 900)
+
+
+def submit(driver: Any, button: Any, timeout: float = 20.0) -> None:
+    """Click a form's button and wait for the page it leads to (a click returns at once)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    button.click()
+    wait = WebDriverWait(driver, timeout)
+    wait.until(expected_conditions.staleness_of(old))
+    wait.until(lambda d: d.execute_script("return document.readyState") == "complete")

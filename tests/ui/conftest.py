@@ -14,7 +14,7 @@ from api.demo import DemoSummary, load_demo
 from api.store import open_store
 from tests.conftest import ADMIN_TOKEN
 from tests.live_server import LiveServer
-from tests.ui.browser import new_driver
+from tests.ui.browser import new_driver, submit
 
 
 @pytest.fixture(scope="session")
@@ -49,7 +49,7 @@ def sign_in(driver: Any, base_url: str, token: str) -> None:
 
     driver.get(f"{base_url}/ui/login")
     driver.find_element(By.ID, "token").send_keys(token)
-    driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+    submit(driver, driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
 
 
 @pytest.fixture(scope="session")

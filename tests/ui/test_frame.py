@@ -169,3 +169,10 @@ def test_a_chart_carries_one_value_per_x() -> None:
     assert spec["x_text"] == ["a", "b"] and spec["series"][0]["values"] == [1, None]
     with pytest.raises(ValueError, match="one value per x"):
         chart("c", "T", x_label="day", x=["a"], series=[("runs", [1, 2])])
+
+
+def test_links_back_to_a_page_keep_an_encoded_slash(pages: Flask) -> None:
+    # A job named "a/b" is the one segment a%2Fb: the sign-in's way back must keep it so.
+    answer = pages.test_client().get("/ui/jobs/a%2Fb/runs/1/log?step=x")
+    assert answer.headers["Location"] == "/ui/login?next=%2Fui%2Fjobs%2Fa%252Fb%2Fruns%2F1%2Flog" \
+                                         "%3Fstep%3Dx"

@@ -11,7 +11,13 @@ import pytest
 
 from api.demo import DemoSummary
 from tests.live_server import LiveServer
-from tests.ui.browser import axe_violations, console_errors, failed_requests, full_screenshot
+from tests.ui.browser import (
+    axe_violations,
+    console_errors,
+    failed_requests,
+    full_screenshot,
+    submit,
+)
 from tests.ui.conftest import sign_in
 from tests.ui.pages import PAGES, PageCheck
 
@@ -59,13 +65,13 @@ def test_signing_in_and_out(demo_server: tuple[LiveServer, DemoSummary]) -> None
         assert len(refused) == 1 and "/ui/login" in refused[0] and "401" in refused[0], refused
         driver.get(f"{server.url}/ui/login?next=%2Fui%2F")
         driver.find_element(By.ID, "token").send_keys(demo.token)
-        driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]").click()
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "form.stack button[type=submit]"))
         assert driver.current_url == f"{server.url}/ui/"
         assert "signed in (admin)" in driver.find_element(By.TAG_NAME, "header").text
         assert demo.token not in driver.page_source and demo.token not in driver.current_url
         cookie = driver.get_cookie("flakegate_session")
         assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
-        driver.find_element(By.CSS_SELECTOR, "header form button[type=submit]").click()
+        submit(driver, driver.find_element(By.CSS_SELECTOR, "header form button[type=submit]"))
         assert driver.current_url.startswith(f"{server.url}/ui/login")
         driver.get(f"{server.url}/ui/")
         assert driver.current_url.startswith(f"{server.url}/ui/login?next=")
