@@ -95,6 +95,7 @@ if TYPE_CHECKING:  # the parts import the errors and records this module re-expo
     from api.store.disruption import DisruptionStore
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
+    from api.store.transfer import TransferStore
 
 # The errors and records live in their own modules; callers may keep importing them from here.
 __all__ = [
@@ -382,3 +383,9 @@ class Store(abc.ABC):
     def breakages(self) -> BreakageStore:
         """The known-breakages part of this store."""
 
+    # -- whole-history copies (issue 16, `flakegate db copy`; contract in api/store/transfer.py)
+
+    @property
+    @abc.abstractmethod
+    def transfer(self) -> TransferStore:
+        """Batched export and idempotent import of every logical table, with copy progress."""

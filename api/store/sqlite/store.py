@@ -65,6 +65,7 @@ from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.scan_pages import SqliteScanPages
 from api.store.sqlite.schema import apply_migrations, load_migrations
 from api.store.sqlite.tokens import SqliteTokens
+from api.store.sqlite.transfer import SqliteTransfer
 
 DEFAULT_BUSY_TIMEOUT = 30.0
 
@@ -93,6 +94,7 @@ class SqliteStore(Store):
         self._logs = SqliteLogs(self.db)
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._transfer = SqliteTransfer(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -381,3 +383,7 @@ class SqliteStore(Store):
     @property
     def disruption(self) -> SqliteDisruption:
         return self._disruption
+
+    @property
+    def transfer(self) -> SqliteTransfer:
+        return self._transfer
