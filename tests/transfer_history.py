@@ -29,9 +29,9 @@ def build_history(store: Store) -> None:
     """Jobs with settings (audited), runs with messages, informing marks and attached files,
     a payload, a baseline with its runs and an audited loosening, tokens (one revoked), crawl
     records, a log, a pattern and a breakage."""
-    store.put_job(JobSpec("e2e", variant={"platform": "aws"}, policy="strict",
-                          expected_runs=2, settings={"min_runs": 3}), actor="admin")
-    store.put_job(JobSpec("e2e", settings={"min_runs": 4}), actor="admin")
+    store.put_job(JobSpec("e2e", variant={"platform": "aws"}, policy="stddev",
+                          expected_runs=2, settings={"excuse": ["infra"]}), actor="admin")
+    store.put_job(JobSpec("e2e", settings={"excuse": ["infra", "quota"]}), actor="admin")
     for i in range(6):
         started = T0 + timedelta(hours=i)
         store.put_run(
