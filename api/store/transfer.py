@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,9 +119,9 @@ def table_named(name: str) -> LogicalTable:
 
 
 def row_digest(row: Row) -> int:
-    """A row's 128-bit digest over its canonical JSON (floats as ``repr``: exact)."""
-    text = json.dumps(list(row), ensure_ascii=False, separators=(",", ":"))
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogatepass"),
+    """A row's 128-bit digest over its ``repr``: exact for the plain values of a row (floats
+    round-trip) and ~4x faster than JSON, which matters at a million rows per side."""
+    return int.from_bytes(hashlib.blake2b(repr(row).encode("utf-8", "surrogatepass"),
                                           digest_size=16).digest(), "big")
 
 

@@ -152,11 +152,13 @@ def export_rows(conn: sqlite3.Connection, table: str, after: str | None,
         params = key
     sql += f" ORDER BY {', '.join(spec.keys)} LIMIT ?"
     found = conn.execute(sql, (*params, limit)).fetchall()
-    rows: list[Row] = []
-    for raw in found:
-        values = list(raw[:width])
-        if spec.fix is not None:
+    if spec.fix is None:
+        rows: list[Row] = [raw[:width] for raw in found]
+    else:
+        rows = []
+        for raw in found:
+            values = list(raw[:width])
             spec.fix(values)
-        rows.append(tuple(int(v) if isinstance(v, bool) else v for v in values))
+            rows.append(tuple(values))
     after_last = json.dumps(list(found[-1][width:])) if len(found) == limit else None
     return rows, after_last
