@@ -83,3 +83,13 @@ def test_a_tiny_incremental_scan_run_scans_the_new_pattern_only() -> None:
     assert out["ratio incremental/full"].startswith("1/")
     assert "of the full rescan" in out["floor, read and inflate every log"]
     assert "of the full rescan" in out["floor through scan pages"]
+
+
+def test_a_tiny_store_copy_bench_copies_and_verifies() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "store_copy.py"), "--runs", "4",
+                           "--tests", "50"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 runs x 50 tests = 200 results" in done.stdout
+    assert "peak RSS" in done.stdout and "verified" in done.stdout
+    assert "ratio copy/put_run:" in done.stdout
