@@ -28,7 +28,7 @@ def test_bigquery_refuses_copies_plainly(store: Store) -> None:
     if not isinstance(store, BigQueryStore):
         assert store.transfer.load_progress() is None
         return
-    with pytest.raises(StoreError, match="does not read or write BigQuery"):
+    with pytest.raises(StoreError, match="does not read or write BigQueryStore"):
         store.transfer.export_rows("jobs", None, 1)
 
 

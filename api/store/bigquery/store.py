@@ -85,7 +85,6 @@ from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
 from api.store.rows import check_limit
 from api.store.scan_pages import ComposedScanPages
-from api.store.transfer import TransferStore
 
 
 class BigQueryStore(Store):
@@ -419,12 +418,3 @@ class BigQueryStore(Store):
     @property
     def disruption(self) -> BigQueryDisruption:
         return self._disruption
-
-    # -- whole-history copies (issue 16): not on BigQuery yet -----------------------------------
-
-    @property
-    def transfer(self) -> TransferStore:
-        # The logical tables are not yet mapped onto this backend's generations, stamps and
-        # JSON columns: `flakegate db copy` refuses a bigquery:// side with this error.
-        raise StoreError("flakegate db copy does not read or write BigQuery yet (issue 16);"
-                         " copy between sqlite:// stores")
