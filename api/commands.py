@@ -305,7 +305,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.set_defaults(handler=store_errors(_db_init))
     from api.commands_copy import register as register_copy  # issue 16: db copy
 
-    register_copy(db_sub)
+    register_copy(db_sub, wrap=store_errors, open_migrated=open_migrated)
 
     token = subparsers.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")

@@ -10,14 +10,21 @@ is refused or a store fails.
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from client.errors import CommandError
 from client.exit_status import ExitStatus
 
+if TYPE_CHECKING:
+    from api.store import Store
 
-def _copy(args: argparse.Namespace) -> int:
-    from api.commands import open_migrated
+Opener = Callable[..., "Store"]
+
+
+def _copy(args: argparse.Namespace, *, open_migrated: Opener) -> int:
     from api.config import database_url
     from api.services.store_copy import CopyRefused, copy_store, redact
 
@@ -55,16 +62,26 @@ def _copy(args: argparse.Namespace) -> int:
     return ExitStatus.OK
 
 
-def register(db_sub: argparse._SubParsersAction) -> None:
-    from api.commands import store_errors
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
+
+def register(db_sub: argparse._SubParsersAction, *,
+             wrap: Callable[[Callable[[argparse.Namespace], int]],
+                            Callable[[argparse.Namespace], int]],
+             open_migrated: Opener) -> None:
+    """Add ``copy`` under ``db``; ``wrap`` and ``open_migrated`` are :mod:`api.commands`'
+    (passed in, so that this module does not import the one that imports it)."""
     copy = db_sub.add_parser("copy", help="copy every job, run, baseline, log, pattern, ... "
                                           "to another store (resumable, verified)")
     copy.add_argument("--from", dest="source", required=True, metavar="URL",
                       help="the store to read (sqlite:///..., bigquery://..., ...)")
     copy.add_argument("--to", dest="target", required=True, metavar="URL",
                       help="an empty store, or the target of an interrupted copy to resume")
-    copy.add_argument("--batch", type=int, default=None, metavar="ROWS",
+    copy.add_argument("--batch", type=_positive, default=None, metavar="ROWS",
                       help="rows per batch (default: per table, 50 to 5000)")
     copy.add_argument("--progress", action="store_true", help="print progress on stderr")
-    copy.set_defaults(handler=store_errors(_copy))
+    copy.set_defaults(handler=wrap(functools.partial(_copy, open_migrated=open_migrated)))
