@@ -4,6 +4,8 @@
 set -euo pipefail
 # ripgrep: the floor bench/scan_throughput.py (and its tiny test) measures the scanner against.
 packages=(sqlite3 ripgrep)
+# postgresql: the server tests/postgres_server.py starts for the PostgreSQL store's tests.
+packages+=(postgresql)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \

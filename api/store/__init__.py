@@ -58,6 +58,8 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
     ``sqlite:///abs/path.db`` opens that file (``sqlite:///:memory:`` a private in-memory
     database); the path is percent-decoded. Migrations are not run here, because opening
     happens per request or thread and must stay cheap: call ``migrate()`` once at start-up.
+    ``postgresql://USER:PASSWORD@HOST:PORT/DB[?schema=NAME]`` opens a PostgreSQL database
+    through a process-wide connection pool (see :mod:`api.store.postgres`).
     ``create=False`` refuses to create a missing SQLite file (:class:`StoreUnavailable`): the
     app opens stores that way, so a database deleted while serving is never silently replaced
     by an empty one; only ``flakegate db init`` (and ``serve``'s start-up) creates one.
@@ -91,4 +93,9 @@ def open_store(url: str, *, create: bool = True, **options: Any) -> Store:
         from api.store.bigquery import BigQueryStore
 
         return BigQueryStore(project, dataset, **options)
+    # --- postgresql ---
+    if scheme in ("postgresql", "postgres"):
+        from api.store.postgres import open_postgres
+
+        return open_postgres(url, **options)
     raise ValueError(f"unsupported store URL scheme {parts.scheme!r} in {url!r}")

@@ -38,9 +38,18 @@ def bigquery_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
     return lambda: open_store(url)
 
 
+def postgres_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Opener:
+    """A fresh schema on the session's PostgreSQL server (started on first use)."""
+    from tests.postgres_server import shared_postgres
+
+    url = shared_postgres().fresh_url()
+    return lambda: open_store(url)
+
+
 BACKENDS: dict[str, Callable[[pytest.FixtureRequest, Path], Opener]] = {
     "sqlite": sqlite_backend,
     "bigquery": bigquery_backend,
+    "postgres": postgres_backend,
 }
 
 

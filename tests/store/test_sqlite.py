@@ -194,7 +194,7 @@ def test_open_store_picks_the_bigquery_backend_without_a_request() -> None:
 @pytest.mark.parametrize(
     "url",
     [
-        "postgres://localhost/db",
+        "mysql://localhost/db",
         "flakegate.db",
         "sqlite://relative.db",
         "sqlite:///",

@@ -137,7 +137,7 @@ def _payload_runs(conn: sqlite3.Connection, payload: str) -> list[PayloadJobRuns
                    group_concat(CASE WHEN u.status = 'pending'
                                 THEN coalesce(u.started_at, u.created_at) END)
             FROM runs u JOIN jobs j ON j.id = u.job_id
-            WHERE u.payload = ? GROUP BY u.job_id ORDER BY j.name""",
+            WHERE u.payload = ? GROUP BY u.job_id, j.name ORDER BY j.name""",
         (payload,),
     ).fetchall()
     return [PayloadJobRuns(job=str(name), total=int(total), finished=int(finished),
