@@ -10,6 +10,7 @@ from api.store.errors import StoreError
 from api.store.postgres.db import DEFAULT_POOL_MAX, DEFAULT_POOL_TIMEOUT, PgDatabase, store_faults
 from api.store.postgres.parts import PgBreakages
 from api.store.postgres.schema import apply_migrations, pg_migrations
+from api.store.postgres.transfer import PgTransfer
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory
@@ -47,6 +48,7 @@ class PostgresStore(SqliteStore):
         self._logs = SqliteLogs(self.db)
         self._scan_pages = SqliteScanPages(self.db)
         self._disruption = SqliteDisruption(self.db, self._runs)
+        self._transfer = PgTransfer(self.db)  # issue 16: db copy
 
     @property
     def connection(self) -> Any:

@@ -76,9 +76,9 @@ def _runs(conn: sqlite3.Connection, rows: Sequence[Row]) -> int:
             (ids.job(row[0]), *row[1:15], None if files else EMPTY_FINGERPRINT, *row[16:]))
         if cur.rowcount:
             added += 1
-            conn.executemany(
-                f"INSERT OR IGNORE INTO files (run_pk, sha256, name, tests)"
-                f" VALUES ({cur.lastrowid}, ?, ?, ?)", [tuple(f) for f in files])
+            pk = ids.run(row[0], row[1])
+            conn.executemany(f"INSERT OR IGNORE INTO files (run_pk, sha256, name, tests)"
+                             f" VALUES ({pk}, ?, ?, ?)", [tuple(f) for f in files])
     return added
 
 
@@ -271,9 +271,8 @@ class SqliteTransfer(TransferStore):
         if not rows:
             return 0
         with self._db.write() as tx:
-            before = tx.conn.total_changes
             added = IMPORTS[table](tx.conn, rows)
-            if tx.conn.total_changes == before:
+            if added == 0:  # nothing new: whatever the batch touched was already so
                 tx.commit = False
             return added
 
