@@ -159,3 +159,23 @@ def test_a_difference_fails_verification(source: str, tmp_path: Path) -> None:
     refused = cli("db", "copy", "--from", str(target_path), "--to", source.removeprefix(
         "sqlite://"))
     assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+def test_sqlite_to_postgresql_and_back_serves_the_same_verdicts(source: str,
+                                                                 tmp_path: Path) -> None:
+    from tests.postgres_server import shared_postgres
+
+    middle = shared_postgres().fresh_url()
+    back = f"sqlite://{tmp_path / 'back.db'}"
+    src, pg = opened(source), opened(middle)
+    there = copy_store(src, pg, source)
+    assert there.mismatched == [] and there.source["results"].rows > 50_000
+    home = opened(back)
+    again = copy_store(pg, home, middle)
+    assert again.mismatched == [] and again.source == there.source
+    payloads = payloads_of(src)
+    for store in (src, pg, home):
+        store.close()
+    before = served(source, payloads)
+    assert served(middle, payloads) == before
+    assert served(back, payloads) == before
