@@ -35,6 +35,8 @@ class LiveServer:
     port: int = 0
     process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
+    # Where the log goes for a store that is not a file (postgresql://); beside the file else.
+    log_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -47,7 +49,8 @@ class LiveServer:
         env = {**os.environ, "FLAKEGATE_ADMIN_TOKEN": self.admin_token,
                "FLAKEGATE_BASELINE_EVERY": "0", **self.extra_env}
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.log_path = sqlite_path(self.database_url).with_suffix(f".{self.port}.log")
+        self.log_path = (self.log_dir / f"server.{self.port}.log" if self.log_dir is not None
+                         else sqlite_path(self.database_url).with_suffix(f".{self.port}.log"))
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "client.cli", "serve", "--host", "127.0.0.1",

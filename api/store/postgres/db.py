@@ -146,13 +146,16 @@ class PgConnection:
     parameters do.
     """
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    def __init__(self, conn: psycopg.Connection[Any], target: str) -> None:
         self.raw = conn
+        self.target = target
 
     def execute(self, sql: str, params: Any = None) -> psycopg.Cursor[Any]:
         statement = translate(sql)
         cursor = self.raw.cursor()
-        cursor.execute(statement.sql, statement.bind(params))
+        # Statements outside write()/read() (plain reads) map faults to store errors too.
+        with store_faults(self.target):
+            cursor.execute(statement.sql, statement.bind(params))
         return cursor
 
     def executemany(self, sql: str, rows: Iterable[Any]) -> psycopg.Cursor[Any]:
@@ -165,11 +168,13 @@ class PgConnection:
             return cursor
         plain = _PLAIN_INSERT.fullmatch(statement.sql)
         if plain is None or statement.named:
-            cursor.executemany(statement.sql, bound)
+            with store_faults(self.target):
+                cursor.executemany(statement.sql, bound)
             return cursor
         table, columns, values = plain.groups()
         items = [item.strip() for item in values.split(",")]
-        with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+        with store_faults(self.target), \
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
             if all(item == "%s" for item in items):
                 for row in bound:
                     copy.write_row(row)
@@ -207,7 +212,7 @@ class PgDatabase(Database):
                 self._pool.putconn(raw)
                 raise
         self.lock_key = int(row[0]) if row and row[0] is not None else 0
-        self.pg = PgConnection(raw)
+        self.pg = PgConnection(raw, target)
         # The shared parts see the psycopg connection through the sqlite3.Connection slice.
         self.conn = cast(Any, self.pg)
 
