@@ -6,15 +6,15 @@ answer the same runs, verdicts and ETags, and the background work runs once per 
 per server: no two baseline versions of a job were computed from the same runs, and the
 backfill of a new pattern scans each log once (its ``logs_scanned`` is not doubled).
 
-The database is named by ``DATABASES``: SQLite (one file shared by the processes of one
-machine) here; a PostgreSQL entry joins it where ``tests/postgres_server.py`` exists.
+Run on PostgreSQL (what several servers share in production: ``tests/postgres_server.py``)
+and on SQLite (one file shared by the processes of one machine).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -76,15 +76,22 @@ def sqlite_database(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'shared.db'}"
 
 
-DATABASES: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_database}
+def postgres_database(tmp_path: Path) -> str:
+    from tests.postgres_server import shared_postgres
+
+    return shared_postgres().fresh_url()
+
+
+DATABASES: dict[str, Callable[[Path], str]] = {"sqlite": sqlite_database,
+                                               "postgres": postgres_database}
 
 
 @pytest.fixture(params=sorted(DATABASES))
-def shared(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, Store]:
+def shared(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, Store, Path]]:
     url = DATABASES[request.param](tmp_path)
     store = open_store(url)
     store.migrate()
-    yield url, store
+    yield url, store, tmp_path
     store.close()
 
 
@@ -93,9 +100,10 @@ def versions_by_runs(store: Store, job: str) -> list[frozenset[str] | None]:
     return [store.baseline_run_ids(job, v.version) for v in found]
 
 
-def test_two_servers_share_one_database(shared: tuple[str, Store]) -> None:
-    url, store = shared
-    servers = [LiveServer(url, ADMIN, workers=2, extra_env=ENV).start() for _ in range(2)]
+def test_two_servers_share_one_database(shared: tuple[str, Store, Path]) -> None:
+    url, store, logs = shared
+    servers = [LiveServer(url, ADMIN, workers=2, extra_env=ENV, log_dir=logs).start()
+               for _ in range(2)]
     try:
         errors: list[str] = []
         threads = [threading.Thread(target=upload, args=(servers, i, errors), daemon=True)
