@@ -9,6 +9,7 @@ Measured in one run, so the ratio compares like with like on this machine:
     python bench/store_copy.py [--runs 200] [--tests 5000] [--to URL]
 
 ``--to`` is the target (default: a new SQLite file beside the source); it must be empty.
+``--postgres`` starts a PostgreSQL server for the run and copies into it.
 """
 
 from __future__ import annotations
@@ -56,7 +57,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--tests", type=int, default=5000)
     parser.add_argument("--to", default=None, metavar="URL", help="an empty target store")
+    parser.add_argument("--postgres", action="store_true",
+                        help="copy into a fresh schema of a PostgreSQL started for the run"
+                             " (tests/postgres_server.py)")
     args = parser.parse_args()
+    if args.postgres:
+        from tests.postgres_server import shared_postgres
+
+        args.to = shared_postgres().fresh_url()
     with tempfile.TemporaryDirectory(prefix="flakegate-copy-") as tmp:
         source = f"sqlite://{Path(tmp) / 'source.db'}"
         target = args.to or f"sqlite://{Path(tmp) / 'target.db'}"
