@@ -80,9 +80,12 @@ def main() -> int:
         if done.returncode != 0:
             print(done.stdout + done.stderr, file=sys.stderr)
             return 1
-        peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        child = resource.getrusage(resource.RUSAGE_CHILDREN)
+        peak_mib = child.ru_maxrss / 1024
+        # CPU seconds too: on a shared machine the wall time also counts other jobs' turns.
         print(f"(b) db copy -> {target.split(':', 1)[0]}:  {copy:8.1f} s  "
-              f"({results / copy:,.0f} results/s), peak RSS {peak_mib:.0f} MiB, verified")
+              f"({results / copy:,.0f} results/s), copy process CPU "
+              f"{child.ru_utime + child.ru_stime:.1f} s, peak RSS {peak_mib:.0f} MiB, verified")
         print(f"ratio copy/put_run: {copy / ingest:.2f}")
     return 0
 
