@@ -309,6 +309,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init = db_sub.add_parser("init", help="create or upgrade the schema (idempotent)")
     add_db_flag(init)
     init.set_defaults(handler=store_errors(_db_init))
+    from api.commands_copy import register as register_copy  # issue 16: db copy
+
+    register_copy(db_sub, wrap=store_errors, open_migrated=open_migrated)
 
     token = subparsers.add_parser("token", help="API tokens")
     token_sub = token.add_subparsers(dest="token_command", metavar="ACTION")

@@ -110,3 +110,22 @@ def test_a_tiny_run_of_the_pages_bench() -> None:
                           cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "/ui/payloads/{id}, cache off" in done.stdout and "(heaviest;" in done.stdout
+
+
+def test_a_tiny_store_copy_bench_copies_and_verifies() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "store_copy.py"), "--runs", "4",
+                           "--tests", "50"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "4 runs x 50 tests = 200 results" in done.stdout
+    assert "peak RSS" in done.stdout and "verified" in done.stdout
+    assert "ratio copy/put_run:" in done.stdout
+
+
+def test_a_tiny_two_servers_bench_prints_both_modes_and_the_ratio() -> None:
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "servers.py"), "--uploaders", "2",
+                           "--runs", "2", "--tests", "5", "--workers", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 server(s):" in done.stdout and "2 server(s):" in done.stdout
+    assert "ratio two servers / one:" in done.stdout

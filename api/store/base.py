@@ -97,6 +97,7 @@ if TYPE_CHECKING:  # the parts import the errors and records this module re-expo
     from api.store.page_reads import PageReads
     from api.store.patterns import PatternStore
     from api.store.scan_pages import ScanPages
+    from api.store.transfer import TransferStore
     from api.store.work import WorkQueue
 
 # The errors and records live in their own modules; callers may keep importing them from here.
@@ -405,3 +406,14 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def page_reads(self) -> PageReads:
         """Recent payloads and test histories by key (:class:`~api.store.page_reads.PageReads`)."""
+
+    # -- whole-history copies (issue 16, `flakegate db copy`; contract in api/store/transfer.py)
+
+    @property
+    def transfer(self) -> TransferStore:
+        """Batched export and idempotent import of every logical table, with copy progress.
+
+        Not abstract on purpose: a backend that does not map the logical tables yet (BigQuery
+        today) still opens and serves; `db copy` then refuses it with this error."""
+        raise StoreError(f"flakegate db copy does not read or write {type(self).__name__}"
+                         " yet (issue 16)")

@@ -101,7 +101,7 @@ def test_db_init_migrates_a_postgresql_database() -> None:
     assert done.returncode == 0, done.stderr
     store = open_store(url)
     try:
-        # Already in force (the newest migration): nothing applied twice.
+        # Already in force (the newest migration's number): nothing applied twice.
         assert store.migrate() == pg_migrations()[-1].version
         store.ping()
     finally:

@@ -10,6 +10,7 @@ from api.store.errors import StoreError
 from api.store.postgres.db import DEFAULT_POOL_MAX, DEFAULT_POOL_TIMEOUT, PgDatabase, store_faults
 from api.store.postgres.parts import PgBreakages
 from api.store.postgres.schema import apply_migrations, pg_migrations
+from api.store.postgres.transfer import PgTransfer
 from api.store.sqlite.crawl import SqliteCrawl
 from api.store.sqlite.disruption import SqliteDisruption
 from api.store.sqlite.history import SqliteHistory
@@ -51,6 +52,7 @@ class PostgresStore(SqliteStore):
         self._disruption = SqliteDisruption(self.db, self._runs)
         self._work = SqliteWork(self.db)  # durable background work (issue 14)
         self._page_reads = SqlitePageReads(self.db)  # the reads behind the pages (issue 15)
+        self._transfer = PgTransfer(self.db)  # issue 16: db copy
 
     @property
     def connection(self) -> Any:

@@ -67,6 +67,7 @@ from api.store.sqlite.runs import SqliteRuns
 from api.store.sqlite.scan_pages import SqliteScanPages
 from api.store.sqlite.schema import apply_migrations, load_migrations
 from api.store.sqlite.tokens import SqliteTokens
+from api.store.sqlite.transfer import SqliteTransfer
 from api.store.sqlite.work import SqliteWork
 
 DEFAULT_BUSY_TIMEOUT = 30.0
@@ -98,6 +99,7 @@ class SqliteStore(Store):
         self._disruption = SqliteDisruption(self.db, self._runs)
         self._work = SqliteWork(self.db)
         self._page_reads = SqlitePageReads(self.db)
+        self._transfer = SqliteTransfer(self.db)
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -404,3 +406,6 @@ class SqliteStore(Store):
     @property
     def page_reads(self) -> SqlitePageReads:
         return self._page_reads
+    @property
+    def transfer(self) -> SqliteTransfer:
+        return self._transfer

@@ -1,0 +1,111 @@
+"""The transfer part's contract (api/store/transfer.py) on every backend: ordered, batched
+export; idempotent import in table order; copy progress kept in the target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from api.store import NotFound, Store, StoreError, open_store
+from api.store.transfer import TABLES, Progress
+from tests.transfer_history import build_history, import_all, read_all, snapshot
+
+
+@pytest.fixture(autouse=True)
+def _backend_copies(request: pytest.FixtureRequest) -> None:
+    # Stated in the report of issue 16: the BigQuery backend does not map the logical tables
+    # yet and refuses `db copy` (tested below); every other backend keeps this contract.
+    callspec = getattr(request.node, "callspec", None)
+    if callspec is not None and callspec.params.get("open_handle") == "bigquery" \
+            and request.node.name != "test_bigquery_refuses_copies_plainly[bigquery]":
+        pytest.skip("db copy does not support BigQuery yet")
+
+
+def test_bigquery_refuses_copies_plainly(store: Store) -> None:
+    from api.store.bigquery import BigQueryStore
+
+    if not isinstance(store, BigQueryStore):
+        assert store.transfer.load_progress() is None
+        return
+    with pytest.raises(StoreError, match="does not read or write BigQueryStore"):
+        store.transfer.export_rows("jobs", None, 1)
+
+
+@pytest.fixture
+def peer(tmp_path: Path) -> Store:
+    """A second, SQLite store beside the backend under test."""
+    other = open_store(f"sqlite://{tmp_path / 'peer.db'}")
+    other.migrate()
+    yield other
+    other.close()
+
+
+def test_an_empty_store_exports_nothing(store: Store) -> None:
+    for table in TABLES:
+        assert store.transfer.export_rows(table.name, None, 5) == ([], None)
+
+
+def test_paging_yields_every_row_once_whatever_the_batch(store: Store) -> None:
+    build_history(store)
+    for table in ("runs", "results", "audit", "baseline_tests", "tokens"):
+        whole = read_all(store, table)
+        assert whole, table
+        assert read_all(store, table, limit=1) == whole
+        assert read_all(store, table, limit=7) == whole
+
+
+def test_import_then_export_gives_the_same_rows_both_ways(store: Store, peer: Store) -> None:
+    build_history(peer)
+    import_all(peer, store)
+    assert snapshot(store) == snapshot(peer)
+    assert all(snapshot(peer)[t] for t in ("jobs", "runs", "results", "baselines",
+                                          "baseline_tests", "baseline_runs", "audit",
+                                          "tokens", "crawl_records", "logs", "patterns",
+                                          "pattern_versions", "breakages"))
+
+
+def test_reimporting_a_batch_changes_nothing(store: Store, peer: Store) -> None:
+    build_history(peer)
+    import_all(peer, store)
+    before = snapshot(store)
+    for table in TABLES:
+        rows = read_all(peer, table.name)
+        assert store.transfer.import_rows(table.name, rows) == 0, table.name
+    assert snapshot(store) == before
+
+
+def test_the_copy_serves_what_the_source_served(store: Store, peer: Store) -> None:
+    build_history(peer)
+    import_all(peer, store)
+    for job in ("e2e", "unit"):
+        assert store.get_job(job) == peer.get_job(job)
+        assert store.list_runs(job, limit=50).items == peer.list_runs(job, limit=50).items
+        assert store.list_audit(job, limit=50).items == peer.list_audit(job, limit=50).items
+    assert store.get_run_tests("e2e", "r4") == peer.get_run_tests("e2e", "r4")
+    assert store.get_baseline("e2e") == peer.get_baseline("e2e")
+    assert store.baseline_tests("e2e", 1) == peer.baseline_tests("e2e", 1)
+    assert store.baseline_run_ids("e2e", 1) == peer.baseline_run_ids("e2e", 1)
+    assert store.list_tokens(limit=10).items == peer.list_tokens(limit=10).items
+    assert store.get_payload("p1") == peer.get_payload("p1")
+    assert store.logs.get_log("e2e", "r0", "build") == peer.logs.get_log("e2e", "r0", "build")
+
+
+def test_rows_of_a_missing_parent_are_refused(store: Store, peer: Store) -> None:
+    build_history(peer)
+    with pytest.raises(NotFound):
+        store.transfer.import_rows("results", read_all(peer, "results")[:3])
+    assert store.transfer.export_rows("results", None, 5) == ([], None)
+
+
+def test_progress_is_kept_and_is_no_data(store: Store) -> None:
+    assert store.transfer.load_progress() is None
+    store.transfer.save_progress("c1", "sqlite:///a.db", Progress("jobs", None, 3, True))
+    store.transfer.save_progress("c1", "sqlite:///a.db", Progress("runs", '["x"]', 10, False))
+    store.transfer.save_progress("c1", "sqlite:///a.db", Progress("runs", '["y"]', 20, False))
+    copying = store.transfer.load_progress()
+    assert copying is not None and (copying.copy_id, copying.source) == ("c1", "sqlite:///a.db")
+    assert copying.tables == {"jobs": Progress("jobs", None, 3, True),
+                              "runs": Progress("runs", '["y"]', 20, False)}
+    for table in TABLES:
+        assert store.transfer.export_rows(table.name, None, 1) == ([], None)
