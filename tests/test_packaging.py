@@ -24,8 +24,10 @@ def test_the_wheel_carries_the_contract_migrations_and_tables(tmp_path: Path) ->
                    check=True, timeout=600, capture_output=True)
     wheel = zipfile.ZipFile(next((tmp_path / "dist").glob("flakegate-*.whl")))
     names = set(wheel.namelist())
-    migrations = sorted(p.name for p in (ROOT / "api/store/sqlite/migrations").glob("*.sql"))
-    assert {f"api/store/sqlite/migrations/{name}" for name in migrations} <= names
+    for backend in ("sqlite", "postgres"):  # `db init` and `serve` migrate from these files
+        folder = f"api/store/{backend}/migrations"
+        migrations = sorted(p.name for p in (ROOT / folder).glob("*.sql"))
+        assert migrations and {f"{folder}/{name}" for name in migrations} <= names
     assert "api/stats/required_passes.json" in names
     # -- pages (issue 15): templates, our assets and the vendored chart library with its license
     assert {"api/ui/templates/base.html", "api/ui/static/charts.js", "api/ui/static/favicon.svg",
