@@ -69,6 +69,16 @@ def after_run_write(store: Store, config: Mapping[str, Any], run: Run | None) ->
     return request_publish(store, config, run.spec.payload)
 
 
+def after_payload_write(store: Store, config: Mapping[str, Any], payload: str) -> bool:
+    """Queue a publication of ``payload`` (its registration was just written) when one of its
+    jobs' runs of it is a GitHub run."""
+    for summary in store.payload_runs(payload):
+        page = store.list_runs(summary.job, where=RunFilter(payload=payload), limit=1)
+        if page.items and github_repository(page.items[0]) is not None:
+            return request_publish(store, config, payload)
+    return False
+
+
 def after_baseline(store: Store, config: Mapping[str, Any], job: str) -> int:
     """Queue publications of ``job``'s recent GitHub payloads (a new baseline re-judges
     them); returns how many payloads."""

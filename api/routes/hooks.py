@@ -21,17 +21,15 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from api.db import get_store
 from api.errors import ApiError
 from api.hooks.deliveries import HANDLERS, PULL_REQUEST_ACTIONS
-from api.hooks.events import github_repository
 from api.hooks.publish_trigger import (
     DELIVERY,
     after_baseline,
+    after_payload_write,
     after_run_write,
     github_configured,
-    request_publish,
 )
 from api.hooks.signature import valid_signature
 from api.names import PLAIN
-from api.store.records import RunFilter
 
 bp = Blueprint("hooks", __name__)
 log = logging.getLogger(__name__)
@@ -120,15 +118,6 @@ _RUN_WRITES = frozenset({"runs.put_run", "junit.attach_junit", "artifacts.attach
 _BASELINE_WRITES = frozenset({"baselines.compute_baseline", "baselines.loosen"})
 
 
-def _payload_is_github(payload: str) -> bool:
-    store = get_store()
-    for summary in store.payload_runs(payload):
-        page = store.list_runs(summary.job, where=RunFilter(payload=payload), limit=1)
-        if page.items and github_repository(page.items[0]) is not None:
-            return True
-    return False
-
-
 @bp.after_app_request
 def _publish_after_write(response: Response) -> Response:
     """Queue a publication after a successful write to a GitHub run or its payload."""
@@ -139,8 +128,8 @@ def _publish_after_write(response: Response) -> Response:
         if endpoint in _RUN_WRITES:
             after_run_write(get_store(), current_app.config,
                             get_store().get_run(args["job"], args["run_id"]))
-        elif endpoint == "payloads.put_payload" and _payload_is_github(args["payload_id"]):
-            request_publish(get_store(), current_app.config, args["payload_id"])
+        elif endpoint == "payloads.put_payload":
+            after_payload_write(get_store(), current_app.config, args["payload_id"])
         elif endpoint in _BASELINE_WRITES:
             after_baseline(get_store(), current_app.config, args["job"])
     except Exception:  # the write stands; its publication waits for the next write
