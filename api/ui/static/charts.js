@@ -25,6 +25,9 @@
       };
     }
     if (!spec.x_time) {
+      // Category labels (days, versions) are wide: at least 90 px between ticks keeps them
+      // from overlapping; uPlot then labels every second or fifth category.
+      axes[0].space = 90;
       axes[0].values = function (u, ticks) {
         return ticks.map(function (t) {
           var text = spec.x_text ? spec.x_text[t] : spec.x[t];
