@@ -9,29 +9,9 @@ from pathlib import Path
 import pytest
 
 from api.pages_urls import key_for_test
-from api.store import NotFound, Store, StoreError, open_store
+from api.store import NotFound, Store, open_store
 from api.store.transfer import TABLES, Progress
 from tests.transfer_history import build_history, import_all, read_all, snapshot
-
-
-@pytest.fixture(autouse=True)
-def _backend_copies(request: pytest.FixtureRequest) -> None:
-    # Stated in the report of issue 16: the BigQuery backend does not map the logical tables
-    # yet and refuses `db copy` (tested below); every other backend keeps this contract.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("open_handle") == "bigquery" \
-            and request.node.name != "test_bigquery_refuses_copies_plainly[bigquery]":
-        pytest.skip("db copy does not support BigQuery yet")
-
-
-def test_bigquery_refuses_copies_plainly(store: Store) -> None:
-    from api.store.bigquery import BigQueryStore
-
-    if not isinstance(store, BigQueryStore):
-        assert store.transfer.load_progress() is None
-        return
-    with pytest.raises(StoreError, match="does not read or write BigQueryStore"):
-        store.transfer.export_rows("jobs", None, 1)
 
 
 @pytest.fixture
