@@ -1,5 +1,6 @@
 """`flakegate db copy` through BigQuery: the demo history plus everything moves SQLite ->
-BigQuery -> SQLite verified table by table, and every payload's verdict is served alike."""
+BigQuery -> SQLite and BigQuery -> PostgreSQL, verified table by table, and every payload's
+verdict is served alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from pathlib import Path
 
 from api.services.store_copy import copy_store
 from tests.api.test_store_copy import demo_db, opened, payloads_of, served, source
+from tests.postgres_server import shared_postgres
+from tests.transfer_history import read_all
 
 __all__ = ["demo_db", "source"]  # the history fixtures, shared with the SQLite copy tests
 
@@ -21,7 +24,7 @@ def unordered(verdict: object) -> object:
     return {**verdict, "jobs": jobs}
 
 
-def test_sqlite_to_bigquery_and_back_serves_the_same_verdicts(source: str, bq_url: str,
+def test_sqlite_to_bigquery_and_on_serves_the_same_verdicts(source: str, bq_url: str,
                                                                tmp_path: Path) -> None:
     back = f"sqlite://{tmp_path / 'back.db'}"
     src, bq = opened(source), opened(bq_url)
@@ -33,17 +36,26 @@ def test_sqlite_to_bigquery_and_back_serves_the_same_verdicts(source: str, bq_ur
     assert all(there.source[t].rows for t in ("logs", "measurements", "run_measures",
                                               "log_scans", "matches", "baseline_runs",
                                               "audit", "work", "github_publications"))
+    # Importing again what BigQuery holds now changes nothing, also where it nests the rows.
+    for table in ("logs", "run_measures", "measurements", "log_scans", "matches",
+                  "baseline_runs", "audit", "work"):
+        assert bq.transfer.import_rows(table, read_all(src, table)) == 0, table
     home = opened(back)
     started = time.monotonic()
     again = copy_store(bq, home, bq_url)
     out_of_bigquery = time.monotonic() - started
     assert again.mismatched == [] and again.source == there.source
+    postgres = shared_postgres().fresh_url()
+    pg = opened(postgres)
+    onward = copy_store(bq, pg, bq_url)
+    assert onward.mismatched == [] and onward.source == there.source
     payloads = payloads_of(src)
-    for store in (src, bq, home):
+    for store in (src, bq, home, pg):
         store.close()
     before = served(source, payloads)
     assert {p: v[0] for p, v in before.items() if v[0] != 200} == {}
     assert served(back, payloads) == before  # JSON and ETag of every payload's verdict
+    assert served(postgres, payloads) == before
     # On BigQuery itself the same ETags, and the same verdict JSON up to the order of a job's
     # regressions: the policies list them in the order the store hands over a run's tests,
     # SQLite's interning order there, BigQuery's query order here (a backend's presentation,

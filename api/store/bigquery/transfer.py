@@ -104,14 +104,16 @@ def _job_parents(conn: Connection, rows: Sequence[Row]) -> None:
     _jobs_exist(conn, {str(row[0]) for row in rows})
 
 
+_RUN = _named("runs", times=("started_at", "finished_at", "created_at", "updated_at"))
+
+
 def _import_runs(conn: Connection, rows: Sequence[Row]) -> int:
     _job_parents(conn, rows)
     have = _keys(conn, "runs", ("job", "run_id"), rows)
     new = [row for row in rows if (row[0], row[1]) not in have]
     out = []
     for row in new:
-        named = _named("runs", times=("started_at", "finished_at", "created_at",
-                                      "updated_at"))(row)
+        named = _RUN(row)
         files = json.loads(row[15])
         named["files"] = json.dumps([[name, sha, tests] for sha, name, tests in files],
                                     ensure_ascii=False)
@@ -211,6 +213,16 @@ def _with_token(_: Row) -> dict[str, Any]:
     return {"token": new_id()}
 
 
+_BASELINE = _named("baselines", _with_token, times=("created_at",), flags=("latch",))
+
+
+def _baseline(row: Row) -> dict[str, Any]:
+    """A version header; ``runs_recorded`` is SQLite's (BigQuery always records the runs)."""
+    named = _BASELINE(row)
+    del named["runs_recorded"]
+    return named
+
+
 IMPORTS: dict[str, Importer] = {
     "jobs": _plain("jobs", ("name",), _named("jobs", lambda _: {"stamp": new_id()},
                                              times=("created_at", "updated_at"))),
@@ -222,10 +234,7 @@ IMPORTS: dict[str, Importer] = {
         times=("created_at", "expires_at", "revoked_at", "last_used_at"))),
     "runs": _import_runs,
     "results": _import_results,
-    "baselines": _plain("baselines", ("job", "version"), lambda row: {
-        **{k: v for k, v in _named("baselines", _with_token, times=("created_at",),
-                                   flags=("latch",))(row).items() if k != "runs_recorded"}},
-        _job_parents),
+    "baselines": _plain("baselines", ("job", "version"), _baseline, _job_parents),
     "baseline_tests": _under_token("baseline_tests", "baselines", "job",
                                    ("job", "version", "suite", "name"),
                                    _named("baseline_tests", flags=("latched",))),
