@@ -18,6 +18,7 @@ from api.domain import (
 from api.failures.model import PatternSyntax
 from api.stats.baseline import compute_baseline
 from api.store import AttachedFile, AuditEntry, CrawlRecord, CrawlState, HistoryWindow, Store
+from api.store.github import Publication
 from api.store.patterns import PatternDraft
 from api.store.transfer import TABLES, Row
 
@@ -28,7 +29,8 @@ P, F, K = TestStatus.PASSED, TestStatus.FAILED, TestStatus.SKIPPED
 def build_history(store: Store) -> None:
     """Jobs with settings (audited), runs with messages, informing marks and attached files,
     a payload, a baseline with its runs and an audited loosening, tokens (one revoked), crawl
-    records, a log, a pattern and a breakage."""
+    records, a log, a pattern and a breakage, work items (done, dead, claimed) and GitHub
+    publications."""
     store.put_job(JobSpec("e2e", variant={"platform": "aws"}, policy="stddev",
                           expected_runs=2, settings={"excuse": ["infra"]}), actor="admin")
     store.put_job(JobSpec("e2e", settings={"excuse": ["infra", "quota"]}), actor="admin")
@@ -66,6 +68,20 @@ def build_history(store: Store) -> None:
         PatternDraft("error: boom", PatternSyntax.LITERAL, tags=("infra",)), actor="admin")
     store.breakages.add_breakage(cause="registry down", jobs=["e2e"],
                                  pattern_id=pattern.id, notes="", actor="admin", started=T0)
+    # Work in each state: done, dead (an error), and one claimed right now (its claim is a
+    # running process's and does not move).
+    for key in ("done", "dead", "claimed"):
+        store.work.enqueue("publish", key, '{"payload":"p1"}', once=True)
+    for key in ("done", "dead"):
+        item = store.work.claim("w0", 60.0)
+        assert item is not None and item.key == key
+        if key == "done":
+            store.work.complete(item.id, "w0")
+        else:
+            store.work.fail(item.id, "w0", "HTTP 422", retry_at=None)
+    assert store.work.claim("w0", 600.0) is not None
+    store.github.put_publication(Publication("org/repo", "comment:7", "d" * 64, 1234))
+    store.github.put_publication(Publication("org/repo", "check:abc", "c" * 64, None))
 
 
 def read_all(store: Store, table: str, limit: int = 10_000) -> list[Row]:

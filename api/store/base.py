@@ -410,10 +410,6 @@ class Store(abc.ABC):
     # -- whole-history copies (issue 16, `flakegate db copy`; contract in api/store/transfer.py)
 
     @property
+    @abc.abstractmethod
     def transfer(self) -> TransferStore:
-        """Batched export and idempotent import of every logical table, with copy progress.
-
-        Not abstract on purpose: a backend that does not map the logical tables yet (BigQuery
-        today) still opens and serves; `db copy` then refuses it with this error."""
-        raise StoreError(f"flakegate db copy does not read or write {type(self).__name__}"
-                         " yet (issue 16)")
+        """Batched export and idempotent import of every logical table, with copy progress."""

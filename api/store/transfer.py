@@ -107,6 +107,15 @@ TABLES: tuple[LogicalTable, ...] = (
                            "updated_at")),
     LogicalTable("breakages", ("id", "cause", "jobs", "pattern_id", "notes", "started_at",
                                "created_by", "resolved_at", "resolution", "resolved_by")),
+    # The durable work queue (api/store/work.py) without its live claim: a claimed item arrives
+    # queued and unclaimed (holder and lease are a running process's, like leases), so the
+    # target's workers pick it up; done and dead items keep blocking redelivered `once` keys.
+    LogicalTable("work", ("id", "kind", "key", "body", "state", "attempts", "not_before",
+                          "error", "created_at", "updated_at")),
+    # What was published on GitHub (api/store/github.py): without it the target would create
+    # a second check run or comment for every payload it publishes again.
+    LogicalTable("github_publications", ("repository", "target", "digest", "remote_id",
+                                         "updated_at")),
 )
 BY_NAME: dict[str, LogicalTable] = {table.name: table for table in TABLES}
 

@@ -3,33 +3,15 @@ export; idempotent import in table order; copy progress kept in the target."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from api.store import NotFound, Store, StoreError, open_store
+from api.pages_urls import key_for_test
+from api.store import NotFound, Store, open_store
 from api.store.transfer import TABLES, Progress
 from tests.transfer_history import build_history, import_all, read_all, snapshot
-
-
-@pytest.fixture(autouse=True)
-def _backend_copies(request: pytest.FixtureRequest) -> None:
-    # Stated in the report of issue 16: the BigQuery backend does not map the logical tables
-    # yet and refuses `db copy` (tested below); every other backend keeps this contract.
-    callspec = getattr(request.node, "callspec", None)
-    if callspec is not None and callspec.params.get("open_handle") == "bigquery" \
-            and request.node.name != "test_bigquery_refuses_copies_plainly[bigquery]":
-        pytest.skip("db copy does not support BigQuery yet")
-
-
-def test_bigquery_refuses_copies_plainly(store: Store) -> None:
-    from api.store.bigquery import BigQueryStore
-
-    if not isinstance(store, BigQueryStore):
-        assert store.transfer.load_progress() is None
-        return
-    with pytest.raises(StoreError, match="does not read or write BigQueryStore"):
-        store.transfer.export_rows("jobs", None, 1)
 
 
 @pytest.fixture
@@ -89,6 +71,36 @@ def test_the_copy_serves_what_the_source_served(store: Store, peer: Store) -> No
     assert store.list_tokens(limit=10).items == peer.list_tokens(limit=10).items
     assert store.get_payload("p1") == peer.get_payload("p1")
     assert store.logs.get_log("e2e", "r0", "build") == peer.logs.get_log("e2e", "r0", "build")
+
+
+def test_work_arrives_unclaimed_and_publications_whole(store: Store, peer: Store) -> None:
+    build_history(peer)
+    import_all(peer, store)
+    source = {i.key: i for i in peer.work.list_work(limit=10).items}
+    copied = {i.key: i for i in store.work.list_work(limit=10).items}
+    assert source.keys() == copied.keys() == {"done", "dead", "claimed"}
+    assert source["claimed"].holder == "w0" and source["claimed"].lease_until is not None
+    for key, item in source.items():
+        unclaimed = replace(item, holder=None, lease_until=None)
+        assert copied[key] == unclaimed, key
+    assert copied["dead"].error == "HTTP 422"
+    # The target's workers can take the item a source process held when the copy ran.
+    taken = store.work.claim("w1", 60.0)
+    assert taken is not None and taken.key == "claimed"
+    targets = ["comment:7", "check:abc"]
+    assert store.github.publications("org/repo", targets) == \
+        peer.github.publications("org/repo", targets)
+
+
+def test_copied_tests_are_found_by_their_page_key(store: Store, peer: Store) -> None:
+    build_history(peer)
+    import_all(peer, store)
+    key = key_for_test("suite", "t3")
+    assert store.page_reads.find_test("e2e", key) == peer.page_reads.find_test("e2e", key)
+    assert store.page_reads.find_test("e2e", key) is not None
+    mine = store.page_reads.test_history("e2e", key, limit=10)
+    theirs = peer.page_reads.test_history("e2e", key, limit=10)
+    assert mine.items == theirs.items and len(mine.items) == 6
 
 
 def test_rows_of_a_missing_parent_are_refused(store: Store, peer: Store) -> None:

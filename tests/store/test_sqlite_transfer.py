@@ -20,7 +20,7 @@ COPIED = {
     "disruption_baseline_rows": "disruption_baseline_rows", "patterns": "patterns",
     "pattern_versions": "pattern_versions", "pattern_audit": "pattern_audit",
     "log_scans": "log_scans", "matches": "matches", "scans": "scans",
-    "breakages": "breakages",
+    "breakages": "breakages", "work": "work", "github_publications": "github_publications",
 }
 NOT_COPIED = {
     "schema_version": "the target's own migrations",

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # the connection's Storage Write API needs this module's colu
 
 # 2: baseline_runs and leases tables; results.informing; audit field/old/new/job_stamp; token
 # id, expiry, revocation and last use. ``migrate`` adds the columns to older datasets.
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5  # 5: transfer_progress (db copy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +189,11 @@ TABLES: tuple[Table, ...] = (
     Table("github_publications", (("repository", S, R), ("target", S, R), ("digest", S, R),
                                   ("remote_id", I, N), ("updated_at", T, R)),
           cluster=("repository", "target")),
+    # --- db copy (issue 16, api/store/transfer.py): a copy's progress per logical table in
+    # the target (ROWS is reserved in BigQuery's SQL, hence n_rows; after_cursor likewise).
+    Table("transfer_progress", (("copy_id", S, R), ("source", S, R), ("tbl", S, R),
+                                ("after_cursor", S, N), ("n_rows", I, R), ("done", B, R)),
+          cluster=("copy_id",)),
 )
 BY_NAME = {table.name: table for table in TABLES}
 

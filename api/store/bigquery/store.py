@@ -85,6 +85,7 @@ from api.store.bigquery.rows import (
 from api.store.bigquery.runs import BigQueryRuns
 from api.store.bigquery.schema import migrate
 from api.store.bigquery.tokens import BigQueryTokens
+from api.store.bigquery.transfer import BigQueryTransfer
 from api.store.bigquery.work import BigQueryWork
 from api.store.codec import check_expected, dump_map, from_us, to_us
 from api.store.cursor import decode_cursor, encode_cursor
@@ -116,6 +117,7 @@ class BigQueryStore(Store):
         self._disruption = BigQueryDisruption(self._conn, self._runs)
         self._work = BigQueryWork(self._conn)
         self._page_reads = BigQueryPageReads(self._conn)
+        self._transfer = BigQueryTransfer(self._conn)  # issue 16: db copy
 
     @property
     def connection(self) -> Connection:
@@ -443,3 +445,9 @@ class BigQueryStore(Store):
     @property
     def page_reads(self) -> BigQueryPageReads:
         return self._page_reads
+
+    # -- whole-history copies (issue 16, see transfer.py) ------------------------------------
+
+    @property
+    def transfer(self) -> BigQueryTransfer:
+        return self._transfer

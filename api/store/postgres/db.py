@@ -191,7 +191,9 @@ class PgConnection:
             self._copy(cursor, stage, columns, items, bound)
             cursor.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {stage}"
                            f" WHERE true {tail}")
-            cursor.execute(f"TRUNCATE {stage}")
+            # On a cursor of its own: the returned one keeps the INSERT's rowcount (how many
+            # rows were new), which callers such as db copy's import report.
+            self.raw.cursor().execute(f"TRUNCATE {stage}")
         return cursor
 
     @staticmethod

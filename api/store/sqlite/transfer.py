@@ -250,6 +250,11 @@ IMPORTS: dict[str, Importer] = {
     "breakages": _plain("breakages", "INSERT OR IGNORE INTO breakages (id, cause, jobs,"
                         " pattern_id, notes, started_at, created_by, resolved_at, resolution,"
                         " resolved_by)"),
+    "work": _plain("work", "INSERT OR IGNORE INTO work (id, kind, key, body, state, attempts,"
+                   " not_before, error, created_at, updated_at)"),
+    "github_publications": _plain("github_publications", "INSERT OR IGNORE INTO"
+                                  " github_publications (repository, target, digest,"
+                                  " remote_id, updated_at)"),
 }
 
 

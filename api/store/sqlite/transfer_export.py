@@ -131,6 +131,11 @@ EXPORTS: dict[str, Export] = {
     "breakages": Export(
         "SELECT id, cause, jobs, pattern_id, notes, started_at, created_by, resolved_at,"
         " resolution, resolved_by, id FROM breakages WHERE TRUE", ("id",)),
+    "work": Export("SELECT id, kind, key, body, state, attempts, not_before, error, created_at,"
+                   " updated_at, id FROM work WHERE TRUE", ("id",)),
+    "github_publications": Export(
+        "SELECT repository, target, digest, remote_id, updated_at, repository, target"
+        " FROM github_publications WHERE TRUE", ("repository", "target")),
 }
 
 
