@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 
 from api.stats import aggregator, bayes, stddev
 from api.stats.evidence import EvidenceArrays, as_evidence
@@ -82,5 +83,10 @@ def evaluate(
     validate(name, knobs)
     evidence = as_evidence(evidence, baselines, informing)
     result = POLICIES[name](evidence, baselines, prior, informing=informing, **knobs)
-    return apply_floor(result, evidence)  # no policy or knob goes below the fail-safe floor
+    result = apply_floor(result, evidence)  # no policy or knob goes below the fail-safe floor
+    # The order of the evidence is the store's (each backend has its own); a verdict lists
+    # its findings by test so that the same history gives the same JSON and Markdown anywhere.
+    return replace(result,
+                   regressions=tuple(sorted(result.regressions, key=lambda r: (r.suite, r.test))),
+                   notes=tuple(sorted(result.notes, key=lambda n: (n.suite, n.test, n.kind.value))))
 
