@@ -29,7 +29,7 @@ COMMAND_GROUP = "flakegate.commands"
 SERVER_EXTRA = "server"
 #: What the server's entry points register, named here so that an install without the server
 #: extra can tell these commands from typos without importing anything of the server.
-SERVER_COMMANDS = ("serve", "db", "token", "demo", "crawl", "export")
+SERVER_COMMANDS = ("serve", "db", "token", "demo", "crawl", "export", "github")
 
 
 def server_installed() -> bool:

@@ -115,7 +115,7 @@ def test_without_the_server_extra_help_says_how_to_get_it(
     out = capsys.readouterr().out
     listing, _, last = out.rstrip().rpartition("\n")
     assert "upload" in listing and "serve" not in listing
-    assert last == ("server commands (serve, db, token, demo, crawl, export) need "
+    assert last == ("server commands (serve, db, token, demo, crawl, export, github) need "
                     "pip install 'flakegate[server]'")
     assert "baseline" in listing  # through the API, it is a client command
     for command in cli.SERVER_COMMANDS:
@@ -145,7 +145,7 @@ def test_a_missing_feature_extra_is_one_line(
 def test_extras_are_read_from_the_package_metadata() -> None:
     assert extras.requirements("server") == ["flask", "marshmallow", "gunicorn", "numpy",
                                              "scipy", "prometheus-client", "google-re2",
-                                             "isal"]
+                                             "isal", "pyjwt"]
     assert extras.requirements("gcs") == ["google-cloud-storage", "pyyaml"]
     assert extras.missing("server") == []  # the test environment has every extra
     assert extras.requirements("no-such-extra") == []

@@ -55,6 +55,8 @@ VALIDITY_BEYOND_SCHEMA = {
     ("GET", "/payloads"): "a cursor is opaque",
     ("GET", "/jobs/{job}/tests"): "a cursor is opaque",
     ("GET", "/jobs/{job}/tests/{key}/history"): "a cursor is opaque; a key names a stored test",
+    # -- GitHub webhooks and the work queue (issue 14) --
+    ("GET", "/work"): "a cursor is opaque",
 }
 # CI runs a fixed, reproducible sample; FLAKEGATE_FUZZ_EXAMPLES=500 explores further at random.
 EXAMPLES_PER_OPERATION = int(os.environ.get("FLAKEGATE_FUZZ_EXAMPLES", "40"))

@@ -19,6 +19,7 @@ from api.services.errors import Forbidden, InvalidInput
 from api.store import InvalidCursor, NotFound, StoreUnavailable
 from api.ui import security, session
 from api.ui.blueprint import bp
+from api.ui.requested import here, raw_path
 
 log = logging.getLogger(__name__)
 
@@ -59,18 +60,6 @@ def status_word(status: Any) -> str:
 
 def badge_class(status: Any) -> str:
     return BADGES.get(status_word(status).lower(), "muted")
-
-
-def raw_path() -> str:
-    """This request's path as it was sent (percent-encoded): ``request.path`` is decoded, and
-    a job named ``a/b`` (``a%2Fb``) must stay one segment in the links built from it."""
-    return str(request.environ.get("PATH_INFO") or request.path)
-
-
-def here() -> str:
-    """This page's path and query, as sent: where a sign-in comes back to."""
-    query = request.query_string.decode("latin-1")
-    return raw_path() + (f"?{query}" if query else "")
 
 
 def page_url(cursor: str | None, **params: Any) -> str:

@@ -25,6 +25,7 @@ from flask.sessions import SecureCookieSessionInterface
 from api.auth import identify_digest
 from api.domain import Scope
 from api.errors import ApiError
+from api.ui.requested import here
 
 F = TypeVar("F", bound=Callable[..., Any])
 DIGEST = "digest"
@@ -125,8 +126,6 @@ def safe_next(target: str | None) -> str:
 
 
 def login_redirect() -> Any:
-    from api.ui.frame import here
-
     return redirect(f"/ui/login?next={quote(here(), safe='')}", code=302)
 
 
