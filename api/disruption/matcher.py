@@ -34,7 +34,7 @@ Guess = Callable[[Variant], Variant | None]
 
 def _minor(release: str) -> tuple[int, int] | None:
     parts = release.split(".")
-    if len(parts) < 2 or not (parts[0].isdigit() and parts[1].isdigit()):
+    if len(parts) < 2 or not all(part.isascii() and part.isdigit() for part in parts[:2]):
         return None
     return int(parts[0]), int(parts[1])
 

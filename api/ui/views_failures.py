@@ -48,7 +48,7 @@ def _form(names: tuple[str, ...], lists: tuple[str, ...] = (),
         value = form.get(name, "").strip()
         if value:
             # A form sends text; a field the schema wants whole is sent as one when it is.
-            fields[name] = int(value) if name in numbers and value.isdigit() \
+            fields[name] = int(value) if name in numbers and value.isascii() and value.isdigit() \
                 and len(value) < 20 else value
     for name in lists:
         fields[name] = _words(form.get(name, ""))

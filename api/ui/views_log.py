@@ -36,7 +36,8 @@ class LogWindow:
 
 def _number(name: str) -> int | None:
     raw = request.args.get(name, "")
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
+    # isdigit() alone accepts "²", which int() refuses: ASCII digits only.
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 12 else None
 
 
 def failed_step(infos: list[LogInfo]) -> LogInfo:

@@ -101,6 +101,7 @@ def test_steps_without_opinion() -> None:
     assert micro_upgrade(replace(RUN, from_release="4.15")) is None  # already micro
     assert previous_release(no_upgrade) == replace(no_upgrade, release="4.14")
     assert previous_release(replace(RUN, release="")) is None
+    assert previous_release(replace(RUN, release="4.\u00b2")) is None  # isdigit, not int
 
 
 def test_fallback_rows_need_more_than_100_runs_and_first_hit_wins() -> None:

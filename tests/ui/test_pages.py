@@ -112,6 +112,9 @@ def test_the_log_page_renders_a_window_around_the_linked_line(
     assert "Step <code>setup</code>" in client.get("/ui/jobs/j%2Fk/runs/7/log").get_data(
         as_text=True)
     assert client.get("/ui/jobs/j%2Fk/runs/7/log?step=nope").status_code == 404
+    # "²".isdigit() is True but int("²") raises: a line number is ASCII digits only.
+    for odd in ("line", "from"):
+        assert client.get(f"/ui/jobs/j%2Fk/runs/7/log?step=e2e&{odd}=%C2%B2").status_code == 200
     assert client.get("/ui/jobs/j%2Fk/runs/8/log").status_code == 404
 
 
@@ -222,6 +225,7 @@ def test_no_page_answers_5xx_to_odd_input(admin: FlaskClient, path: str) -> None
     ("/ui/patterns/999999999999999999999/retire", {"reason": "r"}),
     ("/ui/patterns/5/retire", {"reason": "x" * 5000}),
     ("/ui/breakages", {"cause": "", "pattern_id": "99999999999999999999999", "started": "x"}),
+    ("/ui/breakages", {"cause": "c", "pattern_id": "\u00b2", "started": "x"}),
     ("/ui/breakages/0/resolve", {"resolution": "r", "resolved": "yesterday"}),
     ("/ui/login", {"token": "\x00" * 10}),
 ])
