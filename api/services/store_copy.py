@@ -22,7 +22,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from api.store.base import Store
 from api.store.transfer import TABLES, Progress, row_digest
@@ -53,16 +53,28 @@ class CopyReport:
         return [name for name in self.source if self.source[name] != self.target.get(name)]
 
 
+# libpq takes a password in the query too (``?password=``, ``?sslpassword=``).
+_SECRET_PARAMETERS = frozenset({"password", "sslpassword"})
+
+
 def redact(url: str) -> str:
-    """The URL without its password (what the progress records and reports show)."""
+    """The URL without its passwords, in the user-info or the query, and with ``postgres://``
+    spelt ``postgresql://``: what the progress records and reports show, and what tells a
+    resumed copy's source from another."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port is not None:
-        host += f":{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ":***@"
-    return urlunsplit(parts._replace(netloc=user + host))
+    if parts.scheme == "postgres":
+        parts = parts._replace(scheme="postgresql")
+    if parts.password is not None:
+        host = parts.hostname or ""
+        if parts.port is not None:
+            host += f":{parts.port}"
+        user = f"{parts.username}:***@" if parts.username else ":***@"
+        parts = parts._replace(netloc=user + host)
+    if parts.query:
+        query = [(key, "***" if key in _SECRET_PARAMETERS else value)
+                 for key, value in parse_qsl(parts.query, keep_blank_values=True)]
+        parts = parts._replace(query=urlencode(query, quote_via=quote, safe="*"))
+    return urlunsplit(parts)
 
 
 def summarize(store: Store, table: str, batch: int) -> TableSummary:

@@ -110,6 +110,9 @@ def test_a_foreign_or_used_target_is_refused(source: str, tmp_path: Path) -> Non
     with pytest.raises(CopyRefused, match="holds a copy from"):
         copy_store(fresh, fresh, "sqlite:///elsewhere.db")
     assert redact("postgresql://u:secret@h:5432/db") == "postgresql://u:***@h:5432/db"
+    # libpq also takes passwords in the query; postgres:// is the same source as postgresql://
+    assert redact("postgres://u@h/db?sslmode=require&password=secret&sslpassword=s2") == \
+        "postgresql://u@h/db?sslmode=require&password=***&sslpassword=***"
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

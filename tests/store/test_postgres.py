@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -126,3 +127,43 @@ def test_a_connection_killed_by_the_server_is_unavailable_then_replaced() -> Non
         assert again.get_job("anything") is None
     finally:
         again.close()
+
+
+def test_a_resumed_copy_still_moves_the_id_counters_past_the_imported_ids(
+        tmp_path: Path) -> None:
+    """A copy killed after a batch's commit but before the counters moved re-imports that batch
+    on resume (nothing new): the counters must still move, or the next breakage collides."""
+    from tests.transfer_history import build_history, import_all, read_all
+
+    source = open_store(f"sqlite://{tmp_path / 'source.db'}")
+    source.migrate()
+    build_history(source)
+    target = open_store(shared_postgres().fresh_url())
+    target.migrate()
+    try:
+        import_all(source, target)
+        with target.db.write() as tx:  # the state a kill between the two transactions leaves
+            tx.conn.execute("SELECT setval(pg_get_serial_sequence('breakages', 'id'), 1, false)")
+        rows = read_all(source, "breakages")
+        assert rows and target.transfer.import_rows("breakages", rows) == 0  # the resumed batch
+        made = target.breakages.add_breakage(cause="after the copy", jobs=["j"], pattern_id=None,
+                                             notes="", actor="test")
+        assert made.id > len(rows)
+    finally:
+        target.close()
+        source.close()
+
+
+def test_query_parameters_reach_libpq_whole() -> None:
+    from psycopg.conninfo import conninfo_to_dict
+
+    from api.store.postgres import connection_parts
+
+    conninfo, schema, shown = connection_parts(
+        "postgresql://u:s%40cret@db.example:6543/flakegate?schema=gate"
+        "&options=-c%20statement_timeout%3D5000&application_name=a%26b%2Bc")
+    params = conninfo_to_dict(conninfo)
+    assert params["options"] == "-c statement_timeout=5000"
+    assert params["application_name"] == "a&b+c"
+    assert params["password"] == "s@cret" and params["connect_timeout"] == "5"
+    assert schema == "gate" and shown == "db.example:6543/flakegate"

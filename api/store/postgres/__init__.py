@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from api.store.postgres.store import PostgresStore
 
@@ -42,6 +42,13 @@ def open_postgres(url: str, **options: Any) -> PostgresStore:
     its own); every other query parameter is passed to libpq as a connection parameter (e.g.
     ``sslmode``, ``connect_timeout``). The password never appears in error messages.
     """
+    conninfo, schema, shown = connection_parts(url)
+    return PostgresStore(conninfo, schema=schema, target=shown, **options)
+
+
+def connection_parts(url: str) -> tuple[str, str | None, str]:
+    """``url`` as libpq's connection URI (flakegate's own ``schema`` taken out), the schema,
+    and the name shown in messages (host, port and database: never a password)."""
     parts = urlsplit(url)
     if not parts.hostname or not parts.path.strip("/") or parts.fragment:
         raise ValueError("postgresql URL must be postgresql://USER:PASSWORD@HOST:PORT/DB")
@@ -50,7 +57,8 @@ def open_postgres(url: str, **options: Any) -> PostgresStore:
     if schema is not None and not _SCHEMA.fullmatch(schema):
         raise ValueError(f"schema must be a lower-case SQL identifier: {schema!r}")
     query.setdefault("connect_timeout", "5")
-    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, "&".join(
-        f"{key}={value}" for key, value in sorted(query.items())), ""))
-    shown = f"{parts.hostname}:{parts.port or 5432}{parts.path}"
-    return PostgresStore(conninfo, schema=schema, target=shown, **options)
+    # Encoded again as parse_qsl decoded them: a password or option holding "&", "=", "%" or
+    # a space must reach libpq whole (libpq decodes %XX, and "+" is not a space to it).
+    encoded = urlencode(sorted(query.items()), quote_via=quote)
+    conninfo = urlunsplit(("postgresql", parts.netloc, parts.path, encoded, ""))
+    return conninfo, schema, f"{parts.hostname}:{parts.port or 5432}{parts.path}"

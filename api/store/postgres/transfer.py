@@ -23,7 +23,9 @@ _IDENTITIES = {"audit": ("audit", "id"), "patterns": ("patterns", "id"),
 class PgTransfer(SqliteTransfer):
     def import_rows(self, table: str, rows: Sequence[Row]) -> int:
         added = super().import_rows(table, rows)
-        if added and table in _IDENTITIES:
+        # Also when nothing was added: a copy killed after a batch's commit and before this
+        # statement re-imports that batch on resume (adding nothing) and must still move them.
+        if rows and table in _IDENTITIES:
             name, column = _IDENTITIES[table]
             with self._db.write() as tx:
                 tx.conn.execute(
