@@ -10,18 +10,23 @@ honoured, only safe calls repeated.
   of its context). A POST that creates a comment or a check run is never repeated here: the
   caller looks for what it may have created first (:mod:`api.github.publish`).
 * Downloads (job logs, artifacts) answer 302 to a signed storage URL, fetched WITHOUT the
-  Authorization header and bounded in size.
+  Authorization header and bounded in size. Its redirects are followed by hand, at most
+  :data:`MAX_STORAGE_HOPS`, https only, and never with credentials: no ~/.netrc (requests would
+  add it for each new host), though the environment's proxies and CA bundle still apply.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -39,6 +44,7 @@ RETRIES = 3  # attempts after a 5xx or a broken connection, for calls safe to re
 MAX_RATE_LIMIT_REPEATS = 10  # a Retry-After of 0 repeated forever must still end
 _TRANSIENT = frozenset({500, 502, 503, 504})
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_STORAGE_HOPS = 3  # GitHub's 302 to storage, and a storage that redirects again once or twice
 # GitHub's own rules for owner and repository names; anything else never reaches a URL path.
 _REPOSITORY = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$")
 
@@ -63,6 +69,43 @@ def _message(response: requests.Response) -> str:
     return str(body.get("message", "")) if isinstance(body, dict) else ""
 
 
+def _loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return host is not None and ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _storage_url(location: str, current: str, what: str, path: str) -> str:
+    """The next hop of a download: ``location`` resolved against ``current``, refused unless
+    https. Plain http is allowed only to a loopback host, where nothing travels over a network
+    (the tests' GitHub double serves its storage on http://localhost)."""
+    if not location:
+        raise GitHubError(f"{what}: a redirect without a Location", method="GET", path=path)
+    url = urljoin(current, location)
+    parts = urlsplit(url)
+    if parts.scheme == "https" or (parts.scheme == "http" and _loopback(parts.hostname)):
+        return url
+    raise GitHubError(f"{what}: storage URL refused, not https: {url[:200]!r}", method="GET",
+                      path=path)
+
+
+def _storage_session() -> requests.Session:
+    # trust_env off: requests would otherwise look each new host up in ~/.netrc and send what
+    # it finds. The proxies and CA bundle the environment names are passed explicitly instead.
+    session = requests.Session()
+    session.trust_env = False
+    return session
+
+
+def _environment(url: str) -> dict[str, Any]:
+    """What requests takes from the environment for ``url`` besides credentials."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    return {"proxies": requests.utils.get_environ_proxies(url), "verify": bundle or True}
+
+
 def _read_bounded(response: requests.Response, max_bytes: int, what: str) -> bytes:
     length = response.headers.get("Content-Length", "")
     if length.isdigit() and int(length) > max_bytes:
@@ -85,6 +128,7 @@ class GitHubClient:
         self.max_wait = max_wait
         self.timeout = timeout
         self.session = session or requests.Session()
+        self.storage = _storage_session()
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -203,19 +247,27 @@ class GitHubClient:
 
     def _download(self, path: str, repository: str, max_bytes: int, what: str) -> bytes:
         response = self.request("GET", path, repository=repository, stream=True)
-        if response.status_code in _REDIRECTS:
-            location = response.headers.get("Location", "")
+        url, hops = self.base_url + path, 0
+        while response.status_code in _REDIRECTS:
             response.close()
+            if hops == MAX_STORAGE_HOPS:
+                raise GitHubError(f"{what}: more than {MAX_STORAGE_HOPS} redirects",
+                                  method="GET", path=path)
+            url = _storage_url(response.headers.get("Location", ""), url, what, path)
+            hops += 1
             try:
-                # The storage URL carries its own signature: our token must not travel there.
-                response = self.session.get(location, stream=True, timeout=self.timeout,
-                                            auth=_NoAuth(), headers={"User-Agent": USER_AGENT})
+                # The storage URL carries its own signature: no credentials travel there.
+                response = self.storage.get(url, stream=True, timeout=self.timeout,
+                                            allow_redirects=False, auth=_NoAuth(),
+                                            headers={"User-Agent": USER_AGENT},
+                                            **_environment(url))
             except requests.RequestException as err:
                 raise GitHubError(f"{what} storage unreachable: {err}", method="GET",
                                   path=path) from err
-            if response.status_code >= 400:
-                raise GitHubError(f"{what} storage answered", status=response.status_code,
-                                  method="GET", path=path)
+        if hops and response.status_code >= 300:
+            response.close()
+            raise GitHubError(f"{what} storage answered", status=response.status_code,
+                              method="GET", path=path)
         with response:
             return _read_bounded(response, max_bytes, what)
 

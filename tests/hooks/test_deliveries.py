@@ -25,6 +25,8 @@ from api.store.work import WorkState
 from tests.conftest import junit_xml
 from tests.github_deliveries import Delivery, workflow_job_completed, workflow_run_completed
 from tests.github_double import GitHubDouble
+from tests.hooks.test_artifacts import patched_central
+from tests.hooks.test_artifacts import zipped as deflated
 
 SECRET = "hook-secret"
 REPO = "octo/repo"
@@ -178,6 +180,38 @@ def test_a_completed_workflow_run_records_its_jobs_and_attaches_artifacts(
     # the coverage artifact names no job of the run: never downloaded
     downloads = github_double.calls("actions/download-artifact")
     assert len(downloads) == 2
+
+
+def test_unreadable_artifact_members_are_skipped_and_the_run_still_published(
+        hook_app: Flask, store: Store, schedule: WorkSchedule,
+        github_double: GitHubDouble) -> None:
+    # A fork's pull request controls its artifacts: an encrypted member, a compression method
+    # zipfile lacks or a corrupt deflate stream must not make the delivery a retried failure.
+    github_double.state.add_pull(REPO, SHA, 8)
+    github_double.state.add_workflow_run(REPO, 610, head_sha=SHA)
+    github_double.state.add_job(REPO, 610, 41, name="unit", head_sha=SHA, conclusion="failure",
+                                log=LOG)
+    github_double.state.add_job(REPO, 610, 42, name="e2e", head_sha=SHA, conclusion="failure",
+                                log=LOG)
+    unit = zipped({"locked.xml": b"<testsuite/>", "packed.xml": b"<testsuite/>",
+                   "reports/junit.xml": junit_xml([("test_a", "passed")])})
+    unit = patched_central(unit, "locked.xml", 8, b"\x01\x00")  # the encrypted flag
+    unit = patched_central(unit, "packed.xml", 10, b"\x62\x00")  # PPMd: not in zipfile
+    e2e = deflated({"broken.xml": bytes(range(256)) * 40})
+    start = e2e.index(b"broken.xml") + len("broken.xml")  # its compressed bytes follow
+    e2e = e2e[:start] + b"\xff" * 16 + e2e[start + 16:]
+    github_double.state.add_artifact(REPO, 610, "unit", unit)
+    github_double.state.add_artifact(REPO, 610, "e2e", e2e)
+    delivery = workflow_run_completed(secret=SECRET, repository=REPO, run_id=610, name="CI",
+                                      head_sha=SHA)
+    assert post(hook_app, delivery) == 202
+    schedule.tick(store)
+    (item,) = store.work.list_work(kind=DELIVERY, limit=10).items
+    assert item.state is WorkState.DONE, item.error
+    recorded = store.get_run(f"{REPO}/CI/unit", "610-1")
+    assert recorded is not None and [f.name for f in recorded.files] == ["reports/junit.xml"]
+    (publication,) = store.work.list_work(kind=PUBLISH, limit=10).items
+    assert publication.key == SHA and publication.state is WorkState.QUEUED
 
 
 # -- queued publications -----------------------------------------------------------------------
