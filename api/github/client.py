@@ -108,7 +108,7 @@ def _environment(url: str) -> dict[str, Any]:
 
 def _read_bounded(response: requests.Response, max_bytes: int, what: str) -> bytes:
     length = response.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > max_bytes:
+    if length.isascii() and length.isdigit() and int(length) > max_bytes:  # not "²"
         raise GitHubTooLarge(f"{what} is {length} bytes, more than {max_bytes}")
     body = bytearray()
     for chunk in response.iter_content(64 * 1024):

@@ -301,3 +301,14 @@ def test_an_app_id_without_its_key_is_refused_at_start_up() -> None:
     with pytest.raises(ConfigError, match="GITHUB_APP_ID"):
         check_config({"GITHUB_APP_PRIVATE_KEY_FILE": "/etc/app.pem"})
     check_config({"GITHUB_APP_ID": "4242", "GITHUB_APP_PRIVATE_KEY_FILE": "/etc/app.pem"})
+
+
+def test_an_odd_content_length_is_no_crash() -> None:
+    import requests
+
+    from api.github.client import _read_bounded
+
+    response = requests.Response()
+    response.headers["Content-Length"] = "\u00b2"  # isdigit() is True, int() refuses it
+    response.raw = BytesIO(b"log line\n")
+    assert _read_bounded(response, 1024, "a log") == b"log line\n"
