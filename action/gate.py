@@ -120,6 +120,7 @@ class Inputs:
     github_token: str = ""
     sha: str = ""
     pull_requests: tuple[int, ...] = ()
+    comment_author: str = "github-actions[bot]"  # whose marked comment is flakegate's
 
     @property
     def posts(self) -> bool:
@@ -172,6 +173,7 @@ def read_inputs(env: dict[str, str]) -> Inputs:
         commit_status=_flag("commit-status", get("COMMIT_STATUS")),
         github_token=get("GITHUB_TOKEN"), sha=get("SHA"),
         pull_requests=_numbers("pull-request", get("PULL_REQUEST")),
+        comment_author=get("COMMENT_AUTHOR") or "github-actions[bot]",
     )
 
 
@@ -256,7 +258,7 @@ def _post(client: Client, inputs: Inputs, env: dict[str, str], payload: str) -> 
                 " GITHUB_REPOSITORY", title="flakegate")
         return
     poster = GitHubPoster(env.get("GITHUB_API_URL") or "https://api.github.com",
-                          inputs.github_token, repository)
+                          inputs.github_token, repository, author=inputs.comment_author)
     try:
         done = publish(poster, client.get_github_rendering(payload), sha,
                        comment=inputs.comment, check_run=inputs.check_run,

@@ -2,7 +2,12 @@
 the workflow's own token: the GitHub Action's ``comment``, ``check-run`` and ``commit-status``
 inputs. The client never imports ``api``: the server renders, this only posts.
 
-The comment is found again by its hidden marker and edited in place (not when unchanged); the
+The comment is found again by its hidden marker and edited in place (not when unchanged), but
+only a comment written by ``author`` (the Action's ``comment-author``; default
+``github-actions[bot]``, who writes with the workflow's own token): anyone who may comment can
+write the marker too, and GitHub's REST subset flakegate uses has no ``GET /user`` to ask the
+token who it is. A comment GitHub refuses to let it edit (403, 404) is replaced by a new one
+rather than failing every run. The
 check run ``flakegate`` of the commit is updated when it exists (annotations go with its
 creation only, since GitHub appends them on every update). Rate limits: a refused call waits
 what GitHub asks (``Retry-After``, ``X-RateLimit-Reset``) within ``max_wait``; a refused
@@ -20,6 +25,7 @@ import requests
 from client.ci_env import github_head_sha
 
 PER_PAGE = 100
+DEFAULT_AUTHOR = "github-actions[bot]"  # who writes with a workflow's own GITHUB_TOKEN
 ANNOTATIONS_PER_REQUEST = 50
 
 
@@ -47,9 +53,11 @@ def _rate_limit_wait(response: requests.Response) -> float | None:
 class GitHubPoster:
     def __init__(self, api_url: str, token: str, repository: str, *,
                  session: requests.Session | None = None, max_wait: float = 300.0,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep,
+                 author: str = DEFAULT_AUTHOR) -> None:
         self.api_url = api_url.rstrip("/")
         self.repo = repository
+        self.author = author
         self.session = session or requests.Session()
         self.headers = {"Authorization": f"Bearer {token}", "User-Agent": "flakegate-action",
                         "Accept": "application/vnd.github+json",
@@ -105,18 +113,30 @@ class GitHubPoster:
                 if p.get("state") == "open" and p.get("head", {}).get("sha") == sha]
 
     def post_comment(self, number: int, marker: str, body: str) -> str:
+        refused: set[int] = set()
+
         def find() -> dict[str, Any] | None:
             return next((c for c in self._pages(f"/issues/{number}/comments")
-                         if str(c.get("body") or "").startswith(marker)), None)
+                         if str(c.get("body") or "").startswith(marker)
+                         and (c.get("user") or {}).get("login") == self.author
+                         and c.get("id") not in refused), None)
 
         existing = find()
-        if existing is None:
-            self._create(f"/issues/{number}/comments", {"body": body}, find)
-            return "created"
-        if existing.get("body") == body:
-            return "unchanged"
-        self.call("PATCH", f"/issues/comments/{int(existing['id'])}", json_body={"body": body})
-        return "updated"
+        if existing is not None:
+            if existing.get("body") == body:
+                return "unchanged"
+            try:
+                self.call("PATCH", f"/issues/comments/{int(existing['id'])}",
+                          json_body={"body": body})
+                return "updated"
+            except GitHubPostError as err:
+                # Not ours to edit after all (or deleted meanwhile): a new one, not a failure
+                # repeated on every run.
+                if err.status not in (403, 404) or err.retry_after is not None:
+                    raise
+                refused.add(int(existing["id"]))
+        self._create(f"/issues/{number}/comments", {"body": body}, find)
+        return "created"
 
     def post_check_run(self, sha: str, check: Mapping[str, Any]) -> str:
         def find() -> dict[str, Any] | None:

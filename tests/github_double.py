@@ -212,8 +212,10 @@ class GitHubDouble:
         if handler is None:
             self._violation(f"the double does not serve {op.operation_id}")
             return self._json(501, {"message": "not served by the double"})
+        self.state.set_caller(*self._caller_of(headers.get("Authorization", "")))
         answer: Answer = handler(self.state, params, query, body)
-        for error in response_errors(op, answer.status, answer.body):
+        for error in response_errors(op, answer.status, answer.body,
+                                     injected=answer.undocumented):
             self._violation(f"double's answer to {op.operation_id}: {error}")
         payload = b"" if answer.body is None else json.dumps(answer.body).encode()
         out = {"X-RateLimit-Limit": "5000", "X-RateLimit-Remaining": "4999",
@@ -271,6 +273,13 @@ class GitHubDouble:
                 return "Bad credentials"
             return ""
         return "Bad credentials"
+
+    def _caller_of(self, authorization: str) -> tuple[str, int | None]:
+        """The login (and App id) GitHub shows as the author of what this request writes."""
+        credential = authorization.partition(" ")[2]
+        if credential in self.state.installation_tokens and self.app_id is not None:
+            return f"{self.state.app_slug}[bot]", int(self.app_id)
+        return self.state.token_login, None
 
     def _check_jwt(self, credential: str) -> str:
         import jwt

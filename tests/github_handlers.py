@@ -25,6 +25,9 @@ class Answer:
     status: int
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    # GitHub answers some statuses its description does not list (403 to editing another's
+    # comment); the double checks such an answer's body against GitHub's error shape only.
+    undocumented: bool = False
 
 
 @dataclass
@@ -47,6 +50,10 @@ class DoubleState:
     installations: dict[str, int] = field(default_factory=dict)
     installation_tokens: dict[str, float] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # -- who writes (review fix K): the author of a comment is the request's caller --
+    token_login: str = "github-actions[bot]"  # the configured token's user (the Actions one)
+    app_slug: str = "flakegate-test"
+    _caller: threading.local = field(default_factory=threading.local)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
 
     def next_id(self) -> int:
@@ -103,6 +110,23 @@ class DoubleState:
             self.artifacts.setdefault((repository, run_id), []).append(artifact)
             self.blobs[f"artifacts/{artifact_id}"] = archive
         return artifact
+
+    def set_caller(self, login: str, app_id: int | None) -> None:
+        """Who makes the request being handled on this thread (the double's auth decides)."""
+        self._caller.who = (login, app_id)
+
+    def caller(self) -> tuple[str, int | None]:
+        return getattr(self._caller, "who", (self.token_login, None))
+
+    def plant_comment(self, repository: str, number: int, body: str, *,
+                      login: str = "mallory", app_id: int | None = None) -> dict[str, Any]:
+        """A comment written by someone else than flakegate (another user, or App)."""
+        with self.lock:
+            comment_id = self.next_id()
+            comment = _comment(self, repository, number, comment_id, body, (login, app_id))
+            self.comments[comment_id] = comment
+            self.comment_where[comment_id] = (repository, number)
+        return comment
 
     # -- reading what flakegate published -----------------------------------------------------
 
@@ -223,8 +247,15 @@ def _list_check_runs(state: DoubleState, params: Params, query: Query, body: Any
 
 
 def _comment(state: DoubleState, repo: str, number: int, comment_id: int,
-             body: str) -> dict[str, Any]:
+             body: str, author: tuple[str, int | None]) -> dict[str, Any]:
     comment = example("issue-comment")
+    login, app_id = author
+    comment["user"].update(login=login, id=sum(map(ord, login)))
+    comment["performed_via_github_app"] = None if app_id is None else {
+        "id": app_id, "slug": login.removesuffix("[bot]"), "node_id": f"A_{app_id}",
+        "owner": comment["user"], "name": login, "description": None,
+        "external_url": "https://flakegate.example", "html_url": "https://github.com/apps/x",
+        "created_at": now_iso(), "updated_at": now_iso(), "permissions": {}, "events": []}
     comment.update(id=comment_id, body=body, created_at=now_iso(), updated_at=now_iso(),
                    url=f"{state.api_url}/repos/{repo}/issues/comments/{comment_id}",
                    issue_url=f"{state.api_url}/repos/{repo}/issues/{number}",
@@ -246,7 +277,7 @@ def _create_comment(state: DoubleState, params: Params, query: Query, body: Any)
     repo, number = _repo(params), int(params["issue_number"])
     with state.lock:
         comment_id = state.next_id()
-        comment = _comment(state, repo, number, comment_id, body["body"])
+        comment = _comment(state, repo, number, comment_id, body["body"], state.caller())
         state.comments[comment_id] = comment
         state.comment_where[comment_id] = (repo, number)
     return Answer(201, comment, {"Location": comment["url"]})
@@ -273,6 +304,11 @@ def _update_comment(state: DoubleState, params: Params, query: Query, body: Any)
         if comment is None:
             return Answer(422, {"message": "Validation Failed",
                                 "documentation_url": "https://docs.github.com/rest"})
+        if comment["user"]["login"] != state.caller()[0]:
+            # flakegate's token or App is no maintainer here: another's comment is not its own.
+            return Answer(403, {"message": "Resource not accessible by integration",
+                                "documentation_url": "https://docs.github.com/rest"},
+                          undocumented=True)
         comment.update(body=body["body"], updated_at=now_iso())
     return Answer(200, comment)
 

@@ -7,7 +7,16 @@ each target's body digest is kept in the store (:mod:`api.store.github`), and a 
 body did not change is not written at all. A check run and a comment are found again by their
 stored id, else by name (check run) or hidden marker (comment) before one is created, and a
 creation refused for a rate limit is repeated only after looking again; a lease per repository
-and commit keeps two publishers of one commit from racing.
+and commit keeps two publishers of one commit from racing: it is renewed before every step (one
+step can wait out rate limits for longer than the lease lasts) and publishing stops when another
+publisher took it meanwhile.
+
+Only flakegate's own comments are found again by the marker: anyone who may comment on a pull
+request can write the marker too. With a GitHub App, "own" is a comment whose
+``performed_via_github_app.id`` is the App's id; with a token (GitHub's REST subset flakegate
+uses has no ``GET /user``), it is a comment by the login that wrote the last comment flakegate
+created in the repository, kept in the store (:data:`AUTHOR_KEY`). Until flakegate has created
+one there, a token adopts no comment at all.
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ from typing import Any
 
 from api import pages_urls
 from api.github import render
+from api.github.auth import AppAuth
 from api.github.client import GitHubClient
 from api.github.comment import MARKER, comment_body
 from api.github.errors import GitHubError, GitHubRateLimited
@@ -40,6 +50,11 @@ CHECK_NAME = "flakegate"
 ANNOTATIONS_PER_REQUEST = 50  # GitHub's limit
 LEASE_TTL = 300.0
 LEASE_WAIT = 30.0
+AUTHOR_KEY = "comment-author"  # the token's login, as the digest of a publication
+
+
+class LeaseLost(GitHubError):
+    """Another publisher took the lease while this one waited: it stops before writing more."""
 
 
 class PublishIncomplete(GitHubError):
@@ -78,7 +93,7 @@ def digest(body: Any) -> str:
 
 def publish_payload(store: Store, github: GitHubClient, payload_id: str, *,
                     public_url: str = "", generic_share: float = DEFAULT_GENERIC_SHARE,
-                    lease_wait: float = LEASE_WAIT,
+                    lease_wait: float = LEASE_WAIT, lease_ttl: float = LEASE_TTL,
                     sleep: Callable[[float], None] = time.sleep) -> PublishResult:
     """Publish ``payload_id``'s current verdict; raises :class:`PublishIncomplete` (after
     trying every target) when some could not be published."""
@@ -96,11 +111,12 @@ def publish_payload(store: Store, github: GitHubClient, payload_id: str, *,
     outcomes: list[Outcome] = []
     errors: list[GitHubError] = []
     for target in targets:
-        publisher = _Publisher(store, github, verdict, target, contexts, public_url)
         holder = uuid.uuid4().hex
         lease = f"github-publish:{target.repository}:{target.sha}"
+        renew = partial(_renew, store, lease, holder, lease_ttl)
+        publisher = _Publisher(store, github, verdict, target, contexts, public_url, renew)
         deadline = time.monotonic() + lease_wait
-        while not store.acquire_lease(lease, holder, LEASE_TTL):
+        while not store.acquire_lease(lease, holder, lease_ttl):
             if time.monotonic() >= deadline:
                 errors.append(GitHubError(f"{lease} is held by another publisher"))
                 break
@@ -118,12 +134,21 @@ def publish_payload(store: Store, github: GitHubClient, payload_id: str, *,
     return result
 
 
+def _renew(store: Store, lease: str, holder: str, ttl: float) -> None:
+    # Taking the lease again as its holder extends it; it fails only when another holder
+    # took it after it expired.
+    if not store.acquire_lease(lease, holder, ttl):
+        raise LeaseLost(f"{lease} expired and was taken by another publisher")
+
+
 class _Publisher:
     """One repository and commit: its statuses, check run and comments."""
 
     def __init__(self, store: Store, github: GitHubClient, verdict: PayloadVerdict,
-                 target: Target, contexts: Mapping[str, str], public_url: str) -> None:
+                 target: Target, contexts: Mapping[str, str], public_url: str,
+                 renew: Callable[[], None]) -> None:
         self.store, self.github, self.verdict, self.target = store, github, verdict, target
+        self.renew = renew
         self.repo, self.sha = target.repository, target.sha
         self.contexts = contexts
         self.public_url = public_url
@@ -144,7 +169,7 @@ class _Publisher:
             errors.append(err)
             pulls = []
         keys += [f"comment:{int(p['number'])}" for p in pulls]
-        self.stored = self.store.github.publications(self.repo, keys)
+        keys.append(AUTHOR_KEY)
         steps: list[tuple[str, Callable[[], Outcome]]] = [
             (f"status:{self.sha}:{context}", partial(self.status, context, jobs))
             for context, jobs in statuses.items()]
@@ -152,7 +177,15 @@ class _Publisher:
         steps += [(f"comment:{int(p['number'])}", partial(self.comment, p)) for p in pulls]
         for key, step in steps:
             try:
+                self.renew()
+                # Read after renewing: a publisher that held the lease while it had expired
+                # may have written (and recorded) what this step would otherwise create again.
+                self.stored = self.store.github.publications(self.repo, keys)
                 out.append(step())
+            except LeaseLost as err:
+                errors.append(err)
+                out.append(Outcome(self.repo, key, "failed", str(err)))
+                break
             except GitHubError as err:
                 log.warning("publishing %s %s failed: %s", self.repo, key, err)
                 errors.append(err)
@@ -247,6 +280,7 @@ class _Publisher:
         except GitHubRateLimited as err:
             if not self.github.pause(err.retry_after):
                 raise
+            self.renew()
             existing = find()
             if existing is not None:
                 return {"id": existing} if isinstance(existing, int) else dict(existing)
@@ -272,26 +306,50 @@ class _Publisher:
                 self._record(key, body_digest, found.remote_id)
                 return Outcome(self.repo, key, "updated")
             except GitHubError as err:
-                if err.status not in (404, 410, 422):
-                    raise  # otherwise the comment was deleted: found again or made anew
-        existing = self._find_comment(number)
+                if not _gone_or_refused(err):
+                    raise
+        existing = self._find_comment(number, None if found is None else found.remote_id)
         if existing is not None:
-            if existing.get("body") != body:
-                self.github.update_issue_comment(self.repo, int(existing["id"]), body)
-            self._record(key, body_digest, int(existing["id"]))
-            return Outcome(self.repo, key, "updated" if existing.get("body") != body
-                           else "unchanged")
+            try:
+                if existing.get("body") != body:
+                    self.github.update_issue_comment(self.repo, int(existing["id"]), body)
+                self._record(key, body_digest, int(existing["id"]))
+                return Outcome(self.repo, key, "updated" if existing.get("body") != body
+                               else "unchanged")
+            except GitHubError as err:
+                if not _gone_or_refused(err):
+                    raise
         created = self._create(
             lambda: self.github.create_issue_comment(self.repo, number, body),
             lambda: self._find_comment(number))
+        login = (created.get("user") or {}).get("login")
+        if login and not isinstance(self.github.auth, AppAuth):
+            self._record(AUTHOR_KEY, digest(login), None)
         self._record(key, body_digest, int(created["id"]))
         return Outcome(self.repo, key, "created")
 
-    def _find_comment(self, number: int) -> dict[str, Any] | None:
+    def _find_comment(self, number: int, refused: int | None = None) -> dict[str, Any] | None:
+        """flakegate's own marked comment on ``number`` (not ``refused``, whose edit failed)."""
         for found in self.github.list_issue_comments(self.repo, number):
-            if str(found.get("body") or "").startswith(MARKER):
+            if (str(found.get("body") or "").startswith(MARKER) and self._ours(found)
+                    and found.get("id") != refused):
                 return found
         return None
+
+    def _ours(self, comment: Mapping[str, Any]) -> bool:
+        auth = self.github.auth
+        if isinstance(auth, AppAuth):
+            app = comment.get("performed_via_github_app") or {}
+            return str(app.get("id")) == auth.app_id
+        author = self.stored.get(AUTHOR_KEY)
+        login = (comment.get("user") or {}).get("login")
+        return author is not None and bool(login) and digest(login) == author.digest
+
+
+def _gone_or_refused(err: GitHubError) -> bool:
+    """A comment deleted (404, 410, 422) or not flakegate's to edit (403: adopted before only
+    its own comments were, or written by another login): a new one is made, never stuck."""
+    return err.status in (403, 404, 410, 422) and not isinstance(err, GitHubRateLimited)
 
 
 def publish_with_config(store: Store, config: Mapping[str, Any],

@@ -109,3 +109,25 @@ def test_bad_pull_request_numbers_are_an_input_error(run_action: RunAction,
     done = run_action({"server-url": closed_port_url, "pull-request": raw})
     assert done.exit_code == 2
     assert "pull-request must be pull request numbers" in done.annotations("error")[0].message
+
+
+def test_the_action_edits_only_comment_authors_marked_comment(
+        run_action: RunAction, live: LiveServer, client: Client, tmp_path: Path,
+        github_double: GitHubDouble) -> None:
+    sha = uuid.uuid4().hex + "abcdef03"
+    failing_payload(run_action, live, client, tmp_path, github_double, sha, "gh-action own")
+    github_double.state.add_pull(REPO, sha, 5)
+    fake = "<!-- flakegate:verdict -->\n### ✅ flakegate: passed"
+    github_double.state.plant_comment(REPO, 5, fake, login="mallory")
+    github_double.state.token_login = "flakegate-bot"  # a personal token's user
+    inputs = {"server-url": live.url, "token": live.admin_token, "payload": sha,
+              "wait": "true", "timeout": "60s", "poll": "1s", "comment": "true",
+              "comment-author": "flakegate-bot"}
+    done = run_action(inputs, github=github_env(github_double, sha))
+    assert "flakegate: comment on #5: created" in done.log, done.log
+    again = run_action(inputs, github=github_env(github_double, sha))
+    assert "flakegate: comment on #5: unchanged" in again.log, again.log
+    planted, ours = github_double.state.comments_on(REPO, 5)
+    assert planted["body"] == fake and ours["user"]["login"] == "flakegate-bot"
+    assert "#### Regressions (1)" in ours["body"]
+    assert not github_double.calls("issues/update-comment")

@@ -118,9 +118,11 @@ def test_a_comment_is_found_by_its_marker_when_its_id_was_lost(
     build(api, store)
     github_double.state.add_pull(REPO, SHA, 12)
     publish(store, github)
-    # Another flakegate store (a restored backup) publishing to the same pull request.
+    # Another flakegate store (a restored backup) publishing to the same pull request. It knows
+    # the token's login from an earlier comment: only that login's marked comment is adopted
+    # (tests/github/test_publish_ownership.py).
     with store.db.write() as tx:  # type: ignore[attr-defined]
-        tx.conn.execute("DELETE FROM github_publications")
+        tx.conn.execute("DELETE FROM github_publications WHERE target != 'comment-author'")
     put_run(api, E2E, "9001-10", payload=SHA, status="success", outcomes={"test-000": "passed"})
     publish(store, github)
     assert len(github_double.state.comments_on(REPO, 12)) == 1
