@@ -59,7 +59,8 @@ class StoreTicker:
         store: Store | None = None
         while not self._stop.is_set():
             try:
-                store = store or open_store(self.database)
+                # create=False: a database deleted while serving stays gone (as in api/db.py)
+                store = store or open_store(self.database, create=False)
                 self._work(store)
             except Exception as exc:  # the schedule outlives any one failure (logged)
                 self._log(f"{self._name} schedule: tick failed: {exc!r}")
