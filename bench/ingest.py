@@ -79,7 +79,12 @@ def raw_floor(data: bytes, workdir: Path) -> Callable[[int], object]:
 
 
 def service_layer(data: bytes, workdir: Path, repeat: int) -> float:
-    url = f"sqlite://{workdir / 'service.db'}"
+    return ingest_ms(f"sqlite://{workdir / 'service.db'}", data, repeat)
+
+
+def ingest_ms(url: str, data: bytes, repeat: int) -> float:
+    """Median ms to attach ``data`` as one run's JUnit through the service, on the store at
+    ``url`` (the PostgreSQL bench runs the same measure on both backends)."""
     store = open_store(url)
     store.migrate()
 

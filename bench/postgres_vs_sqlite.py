@@ -28,31 +28,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from ingest import FIXTURE, bytes_per_result, median_ms  # noqa: E402
+from ingest import FIXTURE, bytes_per_result, ingest_ms  # noqa: E402
 from verdict import JOBS, PAYLOAD, build  # noqa: E402
 
 from api.domain import RunSpec, RunStatus  # noqa: E402
-from api.services import baselines, junit_upload, verdicts  # noqa: E402
+from api.services import baselines, verdicts  # noqa: E402
 from api.store import Store, open_store  # noqa: E402
 from tests.postgres_server import shared_postgres  # noqa: E402
-
-
-def ingest_ms(url: str, data: bytes, repeat: int) -> float:
-    store = open_store(url)
-    store.migrate()
-
-    def prepare(run: int) -> None:
-        store.put_run(RunSpec(job="bench", run_id=f"bench-{run}", status=RunStatus.SUCCESS))
-
-    def action(run: int) -> object:
-        return junit_upload.attach(store, "bench", f"bench-{run}",
-                                   [junit_upload.Upload("junit_01.xml", data)],
-                                   limits=junit_upload.Limits.per_file(1 << 30, 1))
-
-    try:
-        return median_ms(action, repeat, prepare=prepare)
-    finally:
-        store.close()
 
 
 def verdict_figures(url: str, history_runs: int, tests: int, repeat: int) -> tuple[float, float]:
